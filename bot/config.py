@@ -1,0 +1,119 @@
+"""Settings: the only reader of the environment (DESIGN principle 5).
+
+Values come from, highest first: environment variables (`PRESSBOT_*`, plus `DATABASE_URL`
+and `REDIS_URL`), then `pressbot.toml` in the data folder, then the defaults below. Nothing
+here runs at import time: call `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The repository's own templates/ folder, found relative to the installed package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+
+
+def _home_from_env() -> Path:
+    return Path(os.environ.get("PRESSBOT_HOME", "./pressbot-data")).expanduser()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRESSBOT_", extra="ignore")
+
+    home: Path = Path("./pressbot-data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PRESSBOT_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "PRESSBOT_REDIS_URL")
+    )
+    site_name: str = "pressbot"
+    base_url: str = "http://localhost:8000"
+    timezone: str = "UTC"
+    secret_key: str | None = None
+    webhook_secret: str | None = None  # shared with the CMS; unset: the webhook refuses all
+
+    # Fetching
+    user_agent: str = "pressbot/0.1 (+https://github.com/pressbot; feed fetcher)"
+    fetch_timeout: float = 20.0
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_max_redirects: int = 5
+    poll_interval: int = 900         # seconds between polls of a source
+    max_backoff: int = 24 * 3600     # a failing source is still tried at least daily
+
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _home_from_env() / "pressbot.toml"
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        # Heroku-style URLs name no driver; SQLAlchemy would then look for psycopg2.
+        if value and value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'pressbot.db').resolve()}"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def effective_secret_key(self) -> str:
+        """The configured key, or one generated into the data folder on first use (and kept
+        there, so tokens signed yesterday still verify today)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_home() / SECRET_KEY_FILE
+        if not path.exists():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """For tests and the CLI's --home option: read the environment again."""
+    get_settings.cache_clear()
+
+
+def override(**values: Any) -> Settings:
+    """Settings with some values replaced (tests, benchmarks)."""
+    return get_settings().model_copy(update=values)

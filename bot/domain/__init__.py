@@ -1,0 +1,1 @@
+"""Pure logic: plain functions over plain data, no I/O."""

@@ -1,0 +1,1 @@
+"""Fetching and parsing sources into ArticleDrafts; extraction and sanitising."""
