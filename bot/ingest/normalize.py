@@ -1,0 +1,33 @@
+"""The last step before storage: every draft leaves here with a title, a canonical URL or
+none, a summary, a language where one can be told, and UTC times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.articles import (
+    ArticleDraft, canonical_url, clean_categories, clean_title, plain_text, summarize, to_utc,
+)
+from bot.errors import BadInput
+from bot.ingest.language import detect_language, normalize_language
+
+
+def finalize_draft(draft: ArticleDraft, *, source_language: str | None, now: datetime,
+                   where: str) -> ArticleDraft:
+    title = clean_title(draft.title)
+    if not title:
+        raise BadInput(f"{where}: title is empty (after removing markup)")
+    language = normalize_language(draft.language) or normalize_language(source_language)
+    if language is None:
+        language = detect_language(
+            " ".join((title, draft.summary, plain_text(draft.body_html)[:2000])))
+    return draft.with_(
+        title=title,
+        url=canonical_url(draft.url),
+        summary=draft.summary or summarize(None, draft.body_html),
+        categories=clean_categories(draft.categories),
+        language=language,
+        # An item without a date is dated when we first saw it.
+        published=to_utc(draft.published) or now,
+        updated=to_utc(draft.updated),
+    )

@@ -1,0 +1,319 @@
+"""Ingestion use cases: poll a source, ingest what a user names, accept a pushed article."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain.articles import ParseResult, Rejection
+from bot.domain.sources import next_poll_after_failure, next_poll_after_success
+from bot.errors import BadInput, PermanentError, PressbotError, TransientError
+from bot.ingest import feeds, files, wordpress
+from bot.ingest.discover import choose_feed, discover_feeds
+from bot.ingest.fetch import FetchOptions, fetch, make_client
+from bot.ingest.normalize import finalize_draft
+from bot.services.reports import IngestReport, ItemRef, SourceReport
+from bot.store.articles import ADDED, UPDATED, store_draft
+from bot.store.db import ensure_schema, session_scope
+from bot.store.models import Source, SourceKind, utcnow
+
+FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf"})
+WEBHOOK_SOURCE_URL = "webhook:cms"
+
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    return FetchOptions(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
+                        max_bytes=settings.fetch_max_bytes,
+                        max_redirects=settings.fetch_max_redirects)
+
+
+# -- Storing what a parser found -------------------------------------------------------------
+
+
+def store_result(session: Session, source: Source, result: ParseResult, report: SourceReport,
+                 now: datetime) -> None:
+    """Store every good draft; a draft that fails is reported and the rest go on."""
+    report.warnings.extend(result.warnings)
+    report.rejected.extend({"where": r.where, "reason": r.reason} for r in result.rejected)
+    if result.title and not source.title:
+        source.title = result.title
+    if result.language and not source.language:
+        source.language = result.language
+    for n, draft in enumerate(result.drafts, start=1):
+        where = draft.url or draft.guid or f"{source.url} item {n}"
+        try:
+            draft = finalize_draft(draft, source_language=source.language, now=now, where=where)
+            stored = store_draft(session, source, draft, now=now)
+        except BadInput as exc:
+            report.rejected.append({"where": where, "reason": str(exc)})
+            continue
+        ref = ItemRef(stored.article.id, stored.article.title, stored.article.url)
+        {ADDED: report.added, UPDATED: report.updated}.get(stored.outcome, report.unchanged).append(ref)
+
+
+# -- Collecting from each kind of source --------------------------------------------------------
+
+
+def _file_path(url: str) -> Path:
+    return Path(url2pathname(urlsplit(url).path))
+
+
+def _collect_feed(source: Source, client: httpx.Client, options: FetchOptions,
+                  report: SourceReport) -> ParseResult | None:
+    """Parse the feed, or return None when the server says nothing changed (304)."""
+    if source.url.startswith("file:"):
+        content = _file_path(source.url).read_bytes()
+        return feeds.parse_feed(content, source.url)
+    got = fetch(client, source.url, options, etag=source.etag, last_modified=source.last_modified)
+    if got.not_modified:
+        return None  # a 304 costs no parsing
+    if feeds.looks_like_html(got.content, got.content_type):
+        chosen = choose_feed(discover_feeds(got.content, got.url))
+        if chosen is None:
+            raise feeds.NotAFeed(f"{source.url} is an HTML page, not a feed, and names no "
+                                 "feed (<link rel=\"alternate\">)")
+        report.note = f"autodiscovery: {source.url} names the feed {chosen.url}; using it"
+        source.discovered_from, source.url = source.url, chosen.url
+        got = fetch(client, chosen.url, options)
+    source.etag, source.last_modified = got.etag, got.last_modified
+    return feeds.parse_feed(got.content, got.url, got.content_type)
+
+
+# WordPress answers at most 100 posts a page; a poll reads a few pages of the newest.
+WP_PER_PAGE = 50
+WP_MAX_PAGES = 4
+
+
+def _collect_wordpress(source: Source, client: httpx.Client, options: FetchOptions,
+                       report: SourceReport) -> ParseResult:
+    merged = ParseResult()
+    for page in range(1, WP_MAX_PAGES + 1):
+        got = fetch(client, wordpress.wp_posts_url(source.url, page=page, per_page=WP_PER_PAGE),
+                    options)
+        try:
+            data = httpx.Response(200, content=got.content).json()
+        except ValueError as exc:
+            raise BadInput(f"{got.url}: not JSON ({exc})") from exc
+        result = wordpress.parse_wp_posts(data, source.url)
+        merged.drafts.extend(result.drafts)
+        merged.rejected.extend(result.rejected)
+        if len(data) < WP_PER_PAGE:
+            break
+    return merged
+
+
+def _collect_files(source: Source, report: SourceReport) -> ParseResult:
+    path = _file_path(source.url)
+    paths = files.iter_article_files(path) if path.is_dir() else [path]
+    result = ParseResult()
+    for file in paths:
+        try:
+            draft = files.parse_article_file(file)
+        except BadInput as exc:
+            result.rejected.append(Rejection(str(file), str(exc)))
+            continue
+        # A file with no guid of its own is named by its path, so editing it updates it.
+        result.drafts.append(draft if draft.guid else draft.with_(guid=file.resolve().as_uri()))
+    return result
+
+
+# -- Polling ----------------------------------------------------------------------------------
+
+
+def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | None = None,
+                now: datetime | None = None, target: str | None = None) -> SourceReport:
+    """Fetch one source and store what is new. Failures are recorded on the source (with
+    backoff) and in the report; they never raise, so one bad source never stops the rest."""
+    url = settings.effective_database_url
+    now = now or utcnow()
+    options = fetch_options(settings)
+    own_client = client is None
+    client = client or make_client(options)
+    report = SourceReport(target=target or str(source_id), source_id=source_id)
+    try:
+        with session_scope(url) as session:
+            source = session.get(Source, source_id)
+            if source is None:
+                raise BadInput(f"no source with id {source_id}")
+            report.target = target or source.url
+            result = _collect(source, client, options, report)
+            if result is None:
+                report.status = "not-modified"
+            else:
+                store_result(session, source, result, report, now)
+            _mark_success(source, now)
+    except PressbotError as exc:
+        report.status = "bad-input" if isinstance(exc, BadInput) else "failed"
+        report.error = str(exc)
+        report.added, report.updated, report.unchanged = [], [], []
+        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+        _mark_failure(settings, source_id, str(exc), now, retry_after)
+    except OSError as exc:
+        report.status, report.error = "bad-input", f"{report.target}: {exc.strerror or exc}"
+        _mark_failure(settings, source_id, report.error, now, None)
+    finally:
+        if own_client:
+            client.close()
+    return report
+
+
+def _collect(source: Source, client: httpx.Client, options: FetchOptions,
+             report: SourceReport) -> ParseResult | None:
+    if source.kind == SourceKind.FEED:
+        return _collect_feed(source, client, options, report)
+    if source.kind == SourceKind.WORDPRESS:
+        return _collect_wordpress(source, client, options, report)
+    if source.kind == SourceKind.FILES:
+        return _collect_files(source, report)
+    raise BadInput(f"source {source.id} ({source.kind}) is pushed to, not polled")
+
+
+def _schedulable(url: str) -> bool:
+    """Only sources on the network are polled by the scheduler; files are ingested on demand."""
+    return url.startswith(("http://", "https://"))
+
+
+def _mark_success(source: Source, now: datetime) -> None:
+    source.failure_count = 0
+    source.last_error = None
+    source.last_polled_at = source.last_success_at = now
+    source.next_poll_at = (next_poll_after_success(now, source.poll_interval)
+                          if _schedulable(source.url) else None)
+
+
+def _mark_failure(settings: Settings, source_id: int, reason: str, now: datetime,
+                  retry_after: float | None) -> None:
+    with session_scope(settings.effective_database_url) as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return
+        source.failure_count += 1
+        source.last_error = reason
+        source.last_polled_at = now
+        if _schedulable(source.url):
+            source.next_poll_at = next_poll_after_failure(
+                now, source.poll_interval, source.failure_count, settings.max_backoff, retry_after)
+
+
+def due_source_ids(settings: Settings, now: datetime | None = None) -> list[int]:
+    with session_scope(settings.effective_database_url) as session:
+        return list(session.scalars(
+            select(Source.id).where(Source.next_poll_at <= (now or utcnow()))
+            .order_by(Source.next_poll_at)))
+
+
+# -- Sources ------------------------------------------------------------------------------------
+
+
+def classify_target(target: str) -> tuple[str, str]:
+    """(kind, source url) for what a user typed: a URL, a feed file, an article file or a
+    folder. Raises BadInput when it is none of those."""
+    if target.startswith(("http://", "https://")):
+        kind = SourceKind.WORDPRESS if "/wp-json" in target else SourceKind.FEED
+        return kind, target.split("/wp-json", 1)[0] if kind == SourceKind.WORDPRESS else target
+    path = Path(target).expanduser()
+    if not path.exists():
+        raise BadInput(f"{target}: no such file, folder or http(s) URL")
+    uri = path.resolve().as_uri()
+    if path.is_dir():
+        return SourceKind.FILES, uri
+    suffix = path.suffix.lower()
+    if suffix in FEED_SUFFIXES:
+        return SourceKind.FEED, uri
+    if suffix in files.SUPPORTED_SUFFIXES:
+        return SourceKind.FILES, uri
+    raise BadInput(f"{target}: unsupported file type {suffix or '(none)'}; expected a feed "
+                   f"({', '.join(sorted(FEED_SUFFIXES))}) or an article "
+                   f"({', '.join(sorted(files.SUPPORTED_SUFFIXES))})")
+
+
+def get_or_add_source(settings: Settings, url: str, kind: str) -> int:
+    with session_scope(settings.effective_database_url) as session:
+        found = session.scalar(select(Source).where(
+            (Source.url == url) | (Source.discovered_from == url)))
+        if found:
+            return found.id
+        source = Source(kind=kind, url=url, poll_interval=settings.poll_interval,
+                        failure_count=0, next_poll_at=utcnow() if _schedulable(url) else None)
+        session.add(source)
+        session.flush()
+        return source.id
+
+
+def ingest_targets(settings: Settings, targets: list[str],
+                   progress: Callable[[str], None] | None = None) -> IngestReport:
+    """`pressbot ingest`: each target becomes (or finds) a source and is polled now."""
+    ensure_schema(settings.effective_database_url)
+    report = IngestReport()
+    with make_client(fetch_options(settings)) as client:
+        for target in targets:
+            try:
+                kind, url = classify_target(target)
+            except BadInput as exc:
+                report.sources.append(SourceReport(target=target, status="bad-input", error=str(exc)))
+            else:
+                source_id = get_or_add_source(settings, url, kind)
+                one = poll_source(settings, source_id, client=client, target=target)
+                if kind == SourceKind.FILES and not Path(target).is_dir() and one.rejected:
+                    one.status = "bad-input"  # the one file named could not be read
+                    one.error = one.rejected[0]["reason"]
+                report.sources.append(one)
+            if progress:
+                progress(target)
+    return report
+
+
+def ingest_pushed_article(settings: Settings, data: object) -> tuple[str, ItemRef]:
+    """An article a CMS pushed to the webhook (schema: docs/article-json.md). Returns the
+    outcome (added / updated / unchanged) and the article. Raises BadInput naming the field."""
+    if not isinstance(data, dict):
+        raise BadInput("webhook body: expected a JSON object (see docs/article-json.md)")
+    draft = files.article_from_json(data, "webhook body")
+    if not draft.guid:
+        draft = draft.with_(guid=draft.url)
+    source_id = get_or_add_source(settings, WEBHOOK_SOURCE_URL, SourceKind.WEBHOOK)
+    now = utcnow()
+    with session_scope(settings.effective_database_url) as session:
+        source = session.get(Source, source_id)
+        draft = finalize_draft(draft, source_language=None, now=now, where="webhook body")
+        stored = store_draft(session, source, draft, now=now)
+        session.flush()
+        return stored.outcome, ItemRef(stored.article.id, stored.article.title, stored.article.url)
+
+
+def list_sources(settings: Settings) -> list[dict]:
+    with session_scope(settings.effective_database_url) as session:
+        return [
+            {"id": s.id, "kind": s.kind, "url": s.url, "title": s.title,
+             "discovered_from": s.discovered_from, "failure_count": s.failure_count,
+             "next_poll_at": s.next_poll_at.isoformat() if s.next_poll_at else None,
+             "last_error": s.last_error}
+            for s in session.scalars(select(Source).order_by(Source.id))
+        ]
+
+
+def add_source(settings: Settings, target: str, kind: str | None = None) -> int:
+    guessed, url = classify_target(target)
+    if kind is not None and kind not in SourceKind.ALL:
+        raise BadInput(f"unknown source kind {kind!r}; expected one of {', '.join(SourceKind.ALL)}")
+    if kind == SourceKind.WORDPRESS:
+        url = url.split("/wp-json", 1)[0]
+    return get_or_add_source(settings, url, kind or guessed)
+
+
+def remove_source(settings: Settings, source_id: int) -> bool:
+    """Remove a source and its articles. False when there was no such source."""
+    with session_scope(settings.effective_database_url) as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return False
+        session.delete(source)
+        return True

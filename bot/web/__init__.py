@@ -1,0 +1,1 @@
+"""The web app: editors' dashboard, public pages, JSON API and webhooks."""

@@ -1,0 +1,41 @@
+"""The FastAPI app. `create_app()` builds it; nothing connects until a request comes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot import __version__
+from bot.config import Settings, get_settings
+from bot.store.db import get_engine
+from bot.web import hooks
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="pressbot", version=__version__)
+    app.state.settings = settings or get_settings()
+    app.include_router(hooks.router)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        checks = {"database": _check_database(app.state.settings)}
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "failing", **checks},
+                            status_code=200 if ok else 503)
+
+    return app
+
+
+def _check_database(settings: Settings) -> str:
+    try:
+        with get_engine(settings.effective_database_url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # any failure is what healthz is for: say it, don't raise
+        return f"error: {type(exc).__name__}"
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory bot.web.app:app_factory` (the Procfile's web process)."""
+    return create_app()

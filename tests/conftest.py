@@ -1,0 +1,68 @@
+"""Shared fixtures: real databases (SQLite and the PostgreSQL server), settings pointing at
+a temporary data folder, and a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.config import Settings
+from bot.store import db
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database: a SQLite file, or a schema of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'pressbot.db'}"
+        db.upgrade(url)
+        yield url
+        db.dispose_engines()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        db.dispose_engines()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url,
+                    webhook_secret="test-webhook-secret", fetch_timeout=5.0)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    """Settings on a fresh SQLite database, for tests where the database is not the point."""
+    url = f"sqlite:///{tmp_path / 'pressbot.db'}"
+    db.upgrade(url)
+    yield Settings(home=tmp_path / "home", database_url=url, webhook_secret="test-webhook-secret",
+                   fetch_timeout=5.0)
+    db.dispose_engines()
+
+
+@pytest.fixture
+def http_server():
+    from tests.support.httpserver import LocalServer
+
+    server = LocalServer()
+    server.start()
+    yield server
+    server.stop()
