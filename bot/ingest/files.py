@@ -88,7 +88,8 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]
 # them rely on it for curly quotes and dashes in 0x80-0x9F.
 _WINDOWS_1252_LABELS = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1",
                                   "us-ascii", "ascii", "cp819", "windows-1252"})
-_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
 
 
 def decode_bytes(data: bytes, *, html: bool = False) -> str:
@@ -99,21 +100,19 @@ def decode_bytes(data: bytes, *, html: bool = False) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    candidates = []
     if html and (match := _META_CHARSET.search(data[:4096])):
         label = match.group(1).decode("ascii").lower()
-        candidates.append("cp1252" if label in _WINDOWS_1252_LABELS else label)
+        try:
+            return data.decode("cp1252" if label in _WINDOWS_1252_LABELS else label)
+        except (LookupError, UnicodeDecodeError):
+            pass   # an unknown or wrong declaration is no better than a guess
     # UTF-8 text with a stray bad byte would turn to mojibake everywhere as cp1252; when
     # valid multi-byte sequences outnumber the bad bytes, losing one character is better.
     replaced = data.decode("utf-8-sig", errors="replace")
     if len(_UTF8_SEQUENCE.findall(data)) > replaced.count("\ufffd"):
-        candidates.append("utf-8-sig")
-    for encoding in candidates + ["cp1252"]:
-        try:
-            return data.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return replaced
+        return replaced
+    # cp1252 leaves five bytes undefined; a file with one of them is still mostly cp1252.
+    return data.decode("cp1252", errors="replace")
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -164,8 +163,9 @@ def _main_content(text: str, url: str | None, title: str) -> str:
         if _fold(block.text_content()) in BOILERPLATE_MARKERS:
             blocks = blocks[:i]
             break
-    lead = htmllib.escape(body.text or "", quote=False)
-    return sanitize_html(lead + "".join(lxml.html.tostring(b, encoding="unicode") for b in blocks), url)
+    kept = htmllib.escape(body.text or "", quote=False)
+    kept += "".join(lxml.html.tostring(b, encoding="unicode") for b in blocks)
+    return sanitize_html(kept, url)
 
 
 def _fold(text: str | None) -> str:
@@ -239,7 +239,8 @@ def parse_text_article(text: str, where: str) -> ArticleDraft:
 
 def _split_boilerplate(lines: list[str]) -> tuple[list[str], list[str]]:
     """Lines before the first boilerplate marker, and the category lines after it."""
-    start = next((i for i, line in enumerate(lines) if line.casefold() in BOILERPLATE_MARKERS), None)
+    marked = (i for i, line in enumerate(lines) if line.casefold() in BOILERPLATE_MARKERS)
+    start = next(marked, None)
     if start is None:
         return lines, []
     categories = []
@@ -272,7 +273,8 @@ def article_from_json(data: dict, where: str) -> ArticleDraft:
     if not title:
         raise fields.fail("title", f"empty once markup is removed: {_show(raw_title)}")
     url = fields.url("url", required=True)
-    body = sanitize_html(fields.text("body_html"), url) or text_to_html(fields.text("body_text") or "")
+    body = (sanitize_html(fields.text("body_html"), url)
+            or text_to_html(fields.text("body_text") or ""))
     return _draft(fields, title=title, url=url, body=body, categories=fields.strings("categories"))
 
 
@@ -349,7 +351,8 @@ class _Fields:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            expected = "a string or a list of strings" if split or allow_one else "a list of strings"
+            expected = "a list of strings"
+            expected = f"a string or {expected}" if split or allow_one else expected
             raise self.fail(key, f"expected {expected}, got {_show(value)}")
         return [v.strip() for v in value if v.strip()]
 

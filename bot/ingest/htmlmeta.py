@@ -17,6 +17,7 @@ import lxml.html
 from lxml import etree
 
 from bot.domain.articles import clean_title, to_utc
+from bot.ingest.language import normalize_language
 
 # schema.org types whose JSON-LD node describes the article itself.
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "BlogPosting", "ReportageNewsArticle"})
@@ -35,7 +36,7 @@ class PageMeta:
     author: str | None = None       # several authors are joined with ", "
     section: str | None = None
     tags: tuple[str, ...] = ()
-    language: str | None = None     # primary subtag, lower case: "fr" from "fr_FR"
+    language: str | None = None     # as normalize_language: "fr" from "fr_FR", "pt-br"
 
 
 def parse_document(html: str) -> lxml.html.HtmlElement | None:
@@ -117,15 +118,15 @@ def parse_date(value: object) -> datetime | None:
         return None
 
 
-_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 def language_code(value: object) -> str | None:
-    """The primary language subtag of a BCP 47 tag or a locale: "fr" from "fr_FR"."""
-    if not isinstance(value, str):
+    """A BCP 47 tag or locale in the project's one spelling ("fr" from "fr_FR", see
+    normalize_language); None when `value` does not look like a language tag at all."""
+    if not isinstance(value, str) or not _LANGUAGE_TAG.fullmatch(value.strip()):
         return None
-    match = _LANGUAGE_TAG.fullmatch(value.strip())
-    return match.group(1).lower() if match else None
+    return normalize_language(value)
 
 
 # -- JSON-LD ------------------------------------------------------------------------------
@@ -204,9 +205,10 @@ def _meta_values(doc: lxml.html.HtmlElement) -> dict[str, list[str]]:
 def _page_url(doc: lxml.html.HtmlElement, meta: dict[str, list[str]], article: dict) -> str | None:
     og_url = _first(_urls(meta, "og:url"))
     for link in doc.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and (link.get("href") or "").strip():
+        href = (link.get("href") or "").strip()
+        if href and "canonical" in (link.get("rel") or "").lower().split():
             # A relative canonical is resolved against og:url when there is one.
-            return urljoin(og_url, link.get("href").strip()) if og_url else link.get("href").strip()
+            return urljoin(og_url, href) if og_url else href
     return og_url or _first([_ld_text(article.get("url"))])
 
 

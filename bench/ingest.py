@@ -1,0 +1,94 @@
+"""Ingest throughput: 100 feeds × 100 items served from a local HTTP server.
+
+Reports, in one run:
+  - first ingest (fetch, parse, sanitise, normalise, store) in items/s;
+  - feedparser alone parsing the same 100 documents, in items/s;
+  - a re-poll where every feed answers 304, in feeds/s and as a multiple of the full ingest.
+Targets (issue 2): first ingest ≥ 0.5 × feedparser's bare rate; re-poll ≥ 20 × a full ingest.
+
+    .venv/bin/python bench/ingest.py [--feeds 100] [--items 100] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import feedparser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import Settings  # noqa: E402
+from bot.services.ingest import ingest_targets  # noqa: E402
+from bot.store import db  # noqa: E402
+from tests.support.httpserver import LocalServer, Route  # noqa: E402
+
+PARAGRAPH = ("<p>The council met on Tuesday to discuss the budget for the coming year; members "
+             "argued over transport, housing and the state of the harbour &amp; its ferries.</p>")
+
+
+def make_feed(f: int, items: int) -> bytes:
+    entries = "".join(
+        f"<item><title>Feed {f} story {i}: a headline of ordinary length</title>"
+        f"<link>https://news{f}.example.org/{i}?utm_source=rss</link><guid>f{f}-{i}</guid>"
+        f"<pubDate>Mon, 23 Nov 2026 {i % 24:02d}:{i % 60:02d}:00 GMT</pubDate>"
+        f"<category>Politics</category><category>City</category>"
+        f"<description><![CDATA[{PARAGRAPH}]]></description>"
+        f"<content:encoded><![CDATA[{PARAGRAPH * 5}]]></content:encoded></item>"
+        for i in range(items))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+            f'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            f"<title>Feed {f}</title><link>https://news{f}.example.org/</link>"
+            f"<language>en</language>{entries}</channel></rss>").encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--feeds", type=int, default=100)
+    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    docs = [make_feed(f, args.items) for f in range(args.feeds)]
+    total = args.feeds * args.items
+
+    start = time.perf_counter()
+    for doc in docs:
+        assert len(feedparser.parse(doc).entries) == args.items
+    bare = total / (time.perf_counter() - start)
+
+    server = LocalServer()
+    for f, doc in enumerate(docs):
+        server.routes[f"/feed{f}.xml"] = Route(doc, etag=f'"f{f}"')
+    server.start()
+    urls = [server.url(f"/feed{f}.xml") for f in range(args.feeds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        db.upgrade(url)
+        settings = Settings(home=Path(tmp), database_url=url)
+
+        start = time.perf_counter()
+        report = ingest_targets(settings, urls)
+        first_s = time.perf_counter() - start
+        added = sum(len(r.added) for r in report.sources)
+        assert added == total, f"added {added} of {total}"
+
+        start = time.perf_counter()
+        again = ingest_targets(settings, urls)
+        repoll_s = time.perf_counter() - start
+        assert all(r.status == "not-modified" for r in again.sources)
+    server.stop()
+
+    first = total / first_s
+    print(f"database            {url.split(':')[0]}")
+    print(f"feedparser alone    {bare:10.0f} items/s")
+    print(f"first ingest        {first:10.0f} items/s   ({first / bare:.2f} × feedparser; target ≥ 0.5)")
+    print(f"re-poll, all 304    {args.feeds / repoll_s:10.0f} feeds/s  "
+          f"({first_s / repoll_s:.1f} × faster than the full ingest; target ≥ 20)")
+
+
+if __name__ == "__main__":
+    main()
