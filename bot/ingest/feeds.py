@@ -8,6 +8,7 @@ One bad entry is a Rejection, never the end of the feed.
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import io
 import re
@@ -50,12 +51,12 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     Raises FeedRejected for documents that declare entities and NotAFeed when there is no
     feed to read; everything wrong with single entries ends up in `rejected` or `warnings`.
     """
-    headers = _response_headers(url, content_type)
+    headers = _response_headers(url, content, content_type)
     encoding_problem = _refuse_entity_declarations(content, headers, url)
     parsed = feedparser.parse(
         io.BytesIO(content),  # a str or bytes argument could be taken for a path or a URL
         response_headers=headers,
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,  # sanitize_html absolutizes links against the item URL
         sanitize_html=False,  # we sanitise with our own allowlist (bot.ingest.sanitize)
     )
     warnings = _problems(content, content_type, parsed.get("encoding"),
@@ -94,11 +95,25 @@ def looks_like_html(content: bytes, content_type: str | None) -> bool:
 # -- Before feedparser ------------------------------------------------------------------------
 
 
-def _response_headers(url: str, content_type: str | None) -> dict[str, str]:
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32le"), (codecs.BOM_UTF32_BE, "utf-32be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16le"),
+         (codecs.BOM_UTF16_BE, "utf-16be"))
+
+
+def _response_headers(url: str, content: bytes, content_type: str | None) -> dict[str, str]:
     # content-location is how feedparser learns the base for relative links. Without a
     # content type, feedparser would assume ISO-8859-1 (HTTP's old default) for any header
     # set; "application/xml" makes it honour the XML declaration and default to UTF-8.
-    return {"content-location": url, "content-type": content_type or "application/xml"}
+    content_type = content_type or "application/xml"
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            # A byte-order mark outranks any label (WHATWG encoding sniffing); feedparser
+            # would otherwise try UTF-8 first, which "succeeds" on UTF-16 full of NULs.
+            media_type = content_type.split(";")[0].strip()
+            content_type = f"{media_type}; charset={encoding}"
+            break
+    return {"content-location": url, "content-type": content_type}
 
 
 _MISC = re.compile(rb"\s++|<\?.*?\?>|<!--.*?-->", re.S)
@@ -179,7 +194,7 @@ def _problems(content: bytes, content_type: str | None, encoding: str | None,
         elif hasattr(problem, "getLineNumber"):
             line = problem.getLineNumber()
             # feedparser adds an XML declaration on a line of its own when there is none.
-            if not _ascii_head(content).lstrip(b"\xef\xbb\xbf").startswith(b"<?xml"):
+            if not _ascii_head(content).startswith(b"<?xml"):
                 line -= 1
             text = (f"malformed XML at line {line}: {problem.getMessage()}; "
                     "the items shown were recovered by a lenient parser")
@@ -192,7 +207,7 @@ def _problems(content: bytes, content_type: str | None, encoding: str | None,
 
 def _declares_charset(content: bytes, content_type: str | None) -> bool:
     return "charset=" in (content_type or "").lower() or bool(
-        re.match(rb"<\?xml[^>]*\bencoding\s*=", _ascii_head(content).lstrip(b"\xef\xbb\xbf")))
+        re.match(rb"<\?xml[^>]*\bencoding\s*=", _ascii_head(content)))
 
 
 def _not_a_feed(content: bytes, url: str, content_type: str | None,
@@ -210,8 +225,9 @@ def _not_a_feed(content: bytes, url: str, content_type: str | None,
 
 
 def _ascii_head(content: bytes, size: int = 2048) -> bytes:
-    # Dropping NULs makes UTF-16 and UTF-32 markup readable as ASCII for sniffing.
-    return content[:size * 4].replace(b"\x00", b"")[:size]
+    # Dropping NULs and byte-order marks makes UTF-16 and UTF-32 markup readable as ASCII
+    # for sniffing.
+    return content[:size * 4].replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xfe\xff")[:size]
 
 
 def _root_name(content: bytes) -> str | None:
@@ -230,14 +246,16 @@ def _draft(entry, feed_url: str, feed_language: str | None) -> tuple[ArticleDraf
     guid = (entry.get("id") or "").strip() or None
     link = _absolute_http(entry.get("link"), feed_url)
     if not title:
-        if not (link or guid or entry.get("title")):
+        if not (link or guid or "title" in entry):
             raise BadInput("item has no title, link or guid")
-        raise BadInput("title is empty" if entry.get("title") else "item has no title")
+        raise BadInput("title is empty" if "title" in entry else "item has no title")
     if link is None and guid and canonical_url(guid):
         link = guid  # an RSS <guid> that is a URL is the article's address
     base = link or feed_url
-    body = sanitize_html(_body_source(entry), base_url=base)
-    description = sanitize_html(_html_of(entry.get("summary_detail")), base_url=base)
+    body_detail = _body_detail(entry)
+    body = sanitize_html(_html_of(body_detail), base_url=_base_of(body_detail, base))
+    summary_detail = entry.get("summary_detail")
+    description = sanitize_html(_html_of(summary_detail), base_url=_base_of(summary_detail, base))
     if plain_text(description) == plain_text(body):
         description = ""  # feeds often repeat the body as description; use its lead instead
     notes: list[str] = []
@@ -280,12 +298,17 @@ def _html_of(detail) -> str:
     return value
 
 
-def _body_source(entry) -> str:
+def _body_detail(entry):
     contents = entry.get("content") or []
     preferred = [c for c in contents if c.get("type") in HTML_TYPES] or contents
-    if preferred:
-        return _html_of(preferred[0])
-    return _html_of(entry.get("summary_detail"))
+    return preferred[0] if preferred else entry.get("summary_detail")
+
+
+def _base_of(detail, fallback: str) -> str:
+    """The xml:base in force where the HTML was written (feedparser records it), so our
+    sanitiser resolves relative links as feedparser's slower resolver would have."""
+    base = (detail or {}).get("base")
+    return urljoin(fallback, base) if base else fallback
 
 
 def _absolute_http(url: str | None, base: str) -> str | None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.articles import (
-    ArticleDraft, canonical_url, clean_categories, clean_title, plain_text, summarize, to_utc,
-)
+from bot.domain.articles import ArticleDraft, canonical_url, plain_text, summarize, to_utc
 from bot.errors import BadInput
 from bot.ingest.language import detect_language, normalize_language
 
 
 def finalize_draft(draft: ArticleDraft, *, source_language: str | None, now: datetime,
                    where: str) -> ArticleDraft:
-    title = clean_title(draft.title)
+    # Parsers hand over plain text already; cleaning again would decode entities twice
+    # ("Q&A on &lt;fares&gt;" must stay as written).
+    title = draft.title.strip()
     if not title:
         raise BadInput(f"{where}: title is empty (after removing markup)")
     language = normalize_language(draft.language) or normalize_language(source_language)
@@ -25,7 +25,6 @@ def finalize_draft(draft: ArticleDraft, *, source_language: str | None, now: dat
         title=title,
         url=canonical_url(draft.url),
         summary=draft.summary or summarize(None, draft.body_html),
-        categories=clean_categories(draft.categories),
         language=language,
         # An item without a date is dated when we first saw it.
         published=to_utc(draft.published) or now,

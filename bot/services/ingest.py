@@ -21,7 +21,7 @@ from bot.ingest.discover import choose_feed, discover_feeds
 from bot.ingest.fetch import FetchOptions, fetch, make_client
 from bot.ingest.normalize import finalize_draft
 from bot.services.reports import IngestReport, ItemRef, SourceReport
-from bot.store.articles import ADDED, UPDATED, store_draft
+from bot.store.articles import ADDED, UPDATED, store_draft, store_drafts
 from bot.store.db import ensure_schema, session_scope
 from bot.store.models import Source, SourceKind, utcnow
 
@@ -47,14 +47,14 @@ def store_result(session: Session, source: Source, result: ParseResult, report: 
         source.title = result.title
     if result.language and not source.language:
         source.language = result.language
+    ready = []
     for n, draft in enumerate(result.drafts, start=1):
         where = draft.url or draft.guid or f"{source.url} item {n}"
         try:
-            draft = finalize_draft(draft, source_language=source.language, now=now, where=where)
-            stored = store_draft(session, source, draft, now=now)
+            ready.append(finalize_draft(draft, source_language=source.language, now=now, where=where))
         except BadInput as exc:
             report.rejected.append({"where": where, "reason": str(exc)})
-            continue
+    for stored in store_drafts(session, source, ready, now=now):
         ref = ItemRef(stored.article.id, stored.article.title, stored.article.url)
         {ADDED: report.added, UPDATED: report.updated}.get(stored.outcome, report.unchanged).append(ref)
 
@@ -78,8 +78,8 @@ def _collect_feed(source: Source, client: httpx.Client, options: FetchOptions,
     if feeds.looks_like_html(got.content, got.content_type):
         chosen = choose_feed(discover_feeds(got.content, got.url))
         if chosen is None:
-            raise feeds.NotAFeed(f"{source.url} is an HTML page, not a feed, and names no "
-                                 "feed (<link rel=\"alternate\">)")
+            raise feeds.NotAFeed(f"{source.url} is not a feed (HTML page; no "
+                                 "<link rel=alternate> feed found)")
         report.note = f"autodiscovery: {source.url} names the feed {chosen.url}; using it"
         source.discovered_from, source.url = source.url, chosen.url
         got = fetch(client, chosen.url, options)
@@ -105,6 +105,7 @@ def _collect_wordpress(source: Source, client: httpx.Client, options: FetchOptio
         result = wordpress.parse_wp_posts(data, source.url)
         merged.drafts.extend(result.drafts)
         merged.rejected.extend(result.rejected)
+        merged.warnings.extend(result.warnings)
         if len(data) < WP_PER_PAGE:
             break
     return merged

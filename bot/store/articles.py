@@ -22,30 +22,94 @@ class Stored:
     article: Article
 
 
-def find_existing(session: Session, source: Source, draft: ArticleDraft, digest: str) -> Article | None:
-    """The article this draft is another version of, if any. The guid is asked first (within
-    its source); a feed whose guids change between polls still matches by URL, and a
+class ExistingIndex:
+    """The stored articles a batch of drafts may be versions of, fetched in three queries
+    for the whole batch instead of three per draft. The guid is asked first (within its
+    source); a feed whose guids change between polls still matches by URL, and a
     syndicated copy with neither matches by content."""
-    if draft.guid:
-        found = session.scalar(
-            select(Article).where(Article.source_id == source.id, Article.guid == draft.guid))
-        if found:
-            return found
-    if draft.url:
-        found = session.scalar(select(Article).where(Article.url == draft.url))
-        if found:
-            return found
-    return session.scalar(select(Article).where(Article.content_hash == digest).limit(1))
+
+    def __init__(self, session: Session, source: Source, drafts: list[ArticleDraft],
+                 digests: list[str]) -> None:
+        self.by_guid: dict[str, Article] = {}
+        self.by_url: dict[str, Article] = {}
+        self.by_hash: dict[str, Article] = {}
+        guids = [d.guid for d in drafts if d.guid]
+        urls = [d.url for d in drafts if d.url]
+        for chunk in _chunks(guids):
+            self._add_all(session.scalars(select(Article).where(
+                Article.source_id == source.id, Article.guid.in_(chunk))), source)
+        for chunk in _chunks(urls):
+            self._add_all(session.scalars(select(Article).where(Article.url.in_(chunk))), source)
+        for chunk in _chunks(digests):
+            self._add_all(session.scalars(select(Article).where(Article.content_hash.in_(chunk))), source)
+
+    def _add_all(self, articles, source: Source) -> None:
+        for article in articles:
+            self.add(article, source)
+
+    def add(self, article: Article, source: Source) -> None:
+        if article.guid and article.source_id == source.id:
+            self.by_guid.setdefault(article.guid, article)
+        if article.url:
+            self.by_url.setdefault(article.url, article)
+        self.by_hash.setdefault(article.content_hash, article)
+
+    def match(self, draft: ArticleDraft, digest: str) -> Article | None:
+        return ((draft.guid and self.by_guid.get(draft.guid))
+                or (draft.url and self.by_url.get(draft.url))
+                or self.by_hash.get(digest))
+
+
+# Keeps IN (...) lists well under every database's bound-parameter limit.
+_CHUNK = 500
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[i:i + _CHUNK] for i in range(0, len(unique), _CHUNK)]
+
+
+def store_drafts(session: Session, source: Source, drafts: list[ArticleDraft], *,
+                 now: datetime | None = None) -> list[Stored]:
+    """Insert or update a batch of articles (each `published` must be set; see
+    finalize_draft). New ones are inserted in one flush inside a savepoint; if a concurrent
+    writer (two workers polling one source) stored one of them first, the savepoint rolls
+    back and the batch is stored one by one, the late ones becoming updates."""
+    now = now or utcnow()
+    digests = [content_hash(d) for d in drafts]
+    index = ExistingIndex(session, source, drafts, digests)
+    results: list[Stored] = []
+    fresh: list[Article] = []
+    fresh_drafts: list[ArticleDraft] = []
+    for draft, digest in zip(drafts, digests):
+        existing = index.match(draft, digest)
+        if existing is not None:
+            results.append(_update(existing, source, draft, digest, now))
+            continue
+        article = _new_article(source, draft, digest, now)
+        index.add(article, source)  # a repeat inside the same batch matches this one
+        fresh.append(article)
+        fresh_drafts.append(draft)
+        results.append(Stored(ADDED, article))
+    if not fresh:
+        return results
+    try:
+        with session.begin_nested():
+            session.add_all(fresh)
+    except IntegrityError:
+        # The updates above stand; only the inserts are redone, one by one.
+        return ([r for r in results if r.outcome != ADDED]
+                + [store_draft(session, source, draft, now=now) for draft in fresh_drafts])
+    return results
 
 
 def store_draft(session: Session, source: Source, draft: ArticleDraft, *,
                 now: datetime | None = None) -> Stored:
-    """Insert or update one article. `draft.published` must be set (see finalize_draft).
-    Runs in a savepoint so a concurrent insert of the same article (two workers polling
-    one source) turns into an update instead of an error."""
+    """Insert or update one article, retrying once as an update when a concurrent insert
+    of the same article wins the race."""
     digest = content_hash(draft)
     for _attempt in range(2):
-        existing = find_existing(session, source, draft, digest)
+        existing = ExistingIndex(session, source, [draft], [digest]).match(draft, digest)
         if existing is not None:
             return _update(existing, source, draft, digest, now or utcnow())
         try:

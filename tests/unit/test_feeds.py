@@ -381,3 +381,21 @@ def test_plain_text_titles_keep_their_angle_brackets():
 
     assert result.title == "Tips & tricks: 5 < 6"
     assert result.drafts[0].title == "Use the <p> element"
+
+
+def test_line_number_in_a_utf16_document_with_a_bom_and_no_declaration():
+    content = load("not_wellformed.xml").split(b"\n", 1)[1].decode("utf-8").encode("utf-16")
+    result = parse_feed(content, "https://news.example.org/b.xml", "application/rss+xml")
+
+    assert any("line 10" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_byte_order_mark_outranks_a_charset_label(codec):
+    text = EXAMPLE.read_text(encoding="utf-8").replace('encoding="UTF-8"', "")
+    content = ("\ufeff" + text).encode(codec)  # "utf-16-be" writes no BOM by itself
+    result = parse_feed(content, "https://news.example.org/feed.xml",
+                        "application/rss+xml; charset=utf-8")
+
+    assert len(result.drafts) == 5
+    assert result.drafts[1].categories == ("Économie", "Port")
