@@ -1,0 +1,46 @@
+"""Settings: environment first, then pressbot.toml in the data folder, then defaults."""
+
+from __future__ import annotations
+
+import stat
+
+from bot.config import Settings, get_settings, reset_settings_cache
+
+
+def test_defaults_put_everything_in_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PRESSBOT_HOME", str(tmp_path / "data"))
+    settings = Settings()
+    assert settings.home == tmp_path / "data"
+    assert settings.effective_database_url == f"sqlite:///{(tmp_path / 'data' / 'pressbot.db').resolve()}"
+    assert settings.redis_url is None
+    assert settings.fetch_max_bytes == 10 * 1024 * 1024
+
+
+def test_environment_beats_the_toml_file_which_beats_defaults(tmp_path, monkeypatch):
+    home = tmp_path / "data"
+    home.mkdir()
+    (home / "pressbot.toml").write_text('site_name = "Gazette"\ntimezone = "Europe/Paris"\n')
+    monkeypatch.setenv("PRESSBOT_HOME", str(home))
+    monkeypatch.setenv("PRESSBOT_TIMEZONE", "America/Montreal")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/news")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/2")
+    reset_settings_cache()
+    try:
+        settings = get_settings()
+        assert settings.site_name == "Gazette"
+        assert settings.timezone == "America/Montreal"
+        assert settings.database_url == "postgresql+psycopg://u@db/news"
+        assert settings.redis_url == "redis://127.0.0.1:6379/2"
+    finally:
+        reset_settings_cache()
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path):
+    settings = Settings(home=tmp_path / "data")
+    first = settings.effective_secret_key()
+    assert len(first) >= 40
+    assert Settings(home=tmp_path / "data").effective_secret_key() == first
+    mode = (tmp_path / "data" / "secret_key").stat().st_mode
+    assert not mode & (stat.S_IRGRP | stat.S_IROTH)
+    assert Settings(home=tmp_path / "x", secret_key="given").effective_secret_key() == "given"
