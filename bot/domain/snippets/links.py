@@ -61,5 +61,6 @@ def tag_url(url: str, platform: str, campaign: str) -> str:
     ]
     ours = [("utm_source", platform), ("utm_medium", "social"), ("utm_campaign", campaign)]
     kept += [f"{key}={_value(value)}" for key, value in ours if value]
-    return urlunsplit((parts.scheme.lower(), _host(parts.netloc), _link_ending(_uri(parts.path)) or "/",
-                       "&".join(kept), _uri(parts.fragment)))
+    path = _link_ending(_uri(parts.path)) or "/"
+    return urlunsplit((parts.scheme.lower(), _host(parts.netloc), path, "&".join(kept),
+                       _uri(parts.fragment)))

@@ -33,6 +33,8 @@ def _countable(piece: str, url_length: int) -> str:
     return "".join(out)
 
 
-def mastodon_length(text: str, characters_reserved_per_url: int = CHARACTERS_RESERVED_PER_URL) -> int:
+def mastodon_length(text: str, characters_reserved_per_url: int = CHARACTERS_RESERVED_PER_URL,
+                    ) -> int:
     """Mastodon's count of `text` (measured piece by piece, see `x.pieces` for why)."""
-    return grapheme_count("".join(_countable(p, characters_reserved_per_url) for p in pieces(text)))
+    countable = (_countable(piece, characters_reserved_per_url) for piece in pieces(text))
+    return grapheme_count("".join(countable))
