@@ -56,6 +56,28 @@ class Settings(BaseSettings):
 
     templates_dir: Path = PROJECT_ROOT / "templates"
 
+    # Social platforms. An account without credentials of its own uses these; with neither,
+    # it posts to the outbox (PRESSBOT_HOME/outbox/social).
+    x_consumer_key: str | None = None
+    x_consumer_secret: str | None = None
+    x_access_token: str | None = None
+    x_access_token_secret: str | None = None
+    x_api_host: str | None = None            # tests and proxies; unset: the real API
+    mastodon_api_base_url: str | None = None
+    mastodon_access_token: str | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: str | None = None
+    bluesky_base_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_base: str | None = None
+
+    def platform_credentials(self, platform: str) -> dict[str, str]:
+        """The `PRESSBOT_<PLATFORM>_*` values that are set, keyed without the prefix."""
+        prefix = f"{platform}_"
+        return {name[len(prefix):]: value for name, value in self.model_dump().items()
+                if name.startswith(prefix) and value}
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -111,3 +111,65 @@ class Article(Base):
     @property
     def is_updated(self) -> bool:
         return self.revision > 0
+
+
+class SocialAccount(Base):
+    """A social account pressbot posts to, with its posting rules."""
+
+    __tablename__ = "social_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    # Fernet token of a JSON object; NULL means "take them from settings" (or the outbox).
+    credentials_encrypted: Mapped[str | None] = mapped_column(Text)
+    hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    campaign: Mapped[str] = mapped_column(String(100), default="social")
+    max_per_hour: Mapped[int] = mapped_column(Integer, default=4)
+    min_gap_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))   # "22:00", local time
+    quiet_end: Mapped[str | None] = mapped_column(String(5))     # "07:00"
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    template: Mapped[str | None] = mapped_column(Text)           # editors' own; NULL: templates/social
+    active: Mapped[bool] = mapped_column(default=True)
+    needs_attention: Mapped[str | None] = mapped_column(Text)    # why the account is paused
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostState:
+    SCHEDULED = "scheduled"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class SharePost(Base):
+    """One share of one article on one account: claimed, published, recorded."""
+
+    __tablename__ = "share_posts"
+    __table_args__ = (
+        UniqueConstraint("article_id", "account_id", name="uq_share_posts_article_account"),
+        Index("ix_share_posts_state_due", "state", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default=PostState.SCHEDULED)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str | None] = mapped_column(Text)  # an editor's edit; NULL: composed at publish
+    # Bumped by an explicit re-share, so the platform's idempotency key changes with it.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    remote_id: Mapped[str | None] = mapped_column(String(512))
+    remote_url: Mapped[str | None] = mapped_column(String(2048))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"pressbot-post-{self.id}-{self.generation}"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 18:55:28.445683
+Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,19 +1,17 @@
-"""The `pressbot` command. Exit codes: 0 success, 1 the work failed, 2 bad usage or input."""
+"""`pressbot ingest`, `sources`, `articles` and `db`."""
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bot import __version__
+from bot.cli.common import PROGRESS_THRESHOLD, app, err, fail, out, settings_with_schema
 from bot.config import get_settings
 from bot.errors import BadInput
 from bot.services import articles as article_service
@@ -21,47 +19,12 @@ from bot.services import ingest as ingest_service
 from bot.services.reports import IngestReport
 from bot.store import db
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="pressbot: a newsroom's publishing bot.")
 sources_app = typer.Typer(no_args_is_help=True, help="Feeds, sites and folders pressbot reads.")
 articles_app = typer.Typer(no_args_is_help=True, help="Articles pressbot has ingested.")
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 app.add_typer(sources_app, name="sources")
 app.add_typer(articles_app, name="articles")
 app.add_typer(db_app, name="db")
-
-out = Console()
-err = Console(stderr=True)
-
-# More targets than this get a progress bar; fewer finish before one would be read.
-PROGRESS_THRESHOLD = 5
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"pressbot {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_callback(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """pressbot notices new articles, emails digests and posts share snippets."""
-
-
-def _settings_with_schema():
-    settings = get_settings()
-    try:
-        db.ensure_schema(settings.effective_database_url)
-    except RuntimeError as exc:
-        _fail(str(exc), 1)
-    return settings
 
 
 # -- ingest -----------------------------------------------------------------------------------
@@ -74,7 +37,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print what was added, updated, unchanged and rejected as JSON."),
 ) -> None:
     """Read sources now and store their new and changed articles."""
-    settings = _settings_with_schema()
+    settings = settings_with_schema()
     if len(sources) > PROGRESS_THRESHOLD and not as_json:
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Ingesting", total=len(sources))
@@ -119,18 +82,18 @@ def sources_add(
     kind: Optional[str] = typer.Option(None, help="feed, wordpress or files (guessed when omitted)."),
 ) -> None:
     """Add a source; the scheduler polls network sources from then on."""
-    settings = _settings_with_schema()
+    settings = settings_with_schema()
     try:
         source_id = ingest_service.add_source(settings, target, kind)
     except BadInput as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"source {source_id}: {target}", highlight=False)
 
 
 @sources_app.command("list")
 def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List sources with their polling state and last error."""
-    rows = ingest_service.list_sources(_settings_with_schema())
+    rows = ingest_service.list_sources(settings_with_schema())
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -144,8 +107,8 @@ def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @sources_app.command("remove")
 def sources_remove(source_id: int) -> None:
     """Remove a source and its articles."""
-    if not ingest_service.remove_source(_settings_with_schema(), source_id):
-        _fail(f"no source with id {source_id}")
+    if not ingest_service.remove_source(settings_with_schema(), source_id):
+        fail(f"no source with id {source_id}")
     out.print(f"removed source {source_id}")
 
 
@@ -174,11 +137,11 @@ def articles_list(
     limit: Optional[int] = typer.Option(None, min=1),
 ) -> None:
     """List articles, newest first."""
-    settings = _settings_with_schema()
+    settings = settings_with_schema()
     try:
         since_at = parse_since(since) if since else None
     except BadInput as exc:
-        _fail(str(exc))
+        fail(str(exc))
     rows = article_service.list_articles(settings, since=since_at, limit=limit)
     if as_json:
         keys = ("id", "title", "url", "published", "categories", "language")
@@ -195,9 +158,9 @@ def articles_list(
 @articles_app.command("show")
 def articles_show(article_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """Show one article in full."""
-    row = article_service.get_article(_settings_with_schema(), article_id)
+    row = article_service.get_article(settings_with_schema(), article_id)
     if row is None:
-        _fail(f"no article with id {article_id}")
+        fail(f"no article with id {article_id}")
     if as_json:
         out.print_json(json.dumps(row, ensure_ascii=False))
         return
@@ -216,9 +179,3 @@ def db_upgrade() -> None:
     out.print(f"database at revision {db.current_revision(db.get_engine(url))}")
 
 
-def main() -> None:
-    try:
-        app()
-    except BadInput as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
