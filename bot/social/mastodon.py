@@ -91,10 +91,11 @@ class MastodonPublisher:
         if isinstance(exc, MastodonRatelimitError):
             # In "throw" mode Mastodon.py raises this on a 429 without the status or body,
             # but it has already parsed X-RateLimit-Reset (ISO 8601, corrected for clock
-            # skew by the server's Date header) into an epoch on the client; it clears it
-            # when the reset is already past, so None means "no wait was asked for".
+            # skew by the server's Date header) into an epoch on the client. It drops a
+            # reset that is already past; Mastodon always sends one with a 429, so None
+            # means "the window just reset": the 1 s floor.
             reset = self.client.ratelimit_reset
-            wait = max(1.0, reset - time.time()) if reset is not None else None
+            wait = max(1.0, reset - time.time()) if reset is not None else 1.0
             return TransientError("mastodon: HTTP 429: rate limited", retry_after=wait)
         if isinstance(exc, MastodonNetworkError):   # connection refused, DNS, timeouts
             return TransientError(f"mastodon: network error: {exc}")
