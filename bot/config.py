@@ -56,6 +56,16 @@ class Settings(BaseSettings):
 
     templates_dir: Path = PROJECT_ROOT / "templates"
 
+    # Email. Unset SMTP URL: messages go to the outbox (PRESSBOT_HOME/outbox/email/*.eml).
+    smtp_url: str | None = None              # smtp://user:pass@host:587 (STARTTLS) or smtps://…
+    smtp_timeout: float = 30.0
+    send_rate: float = 0.0                   # messages per second per transport; 0: unlimited
+    batch_size: int = 500                    # deliveries claimed per batch
+    unsubscribe_mailto: str | None = None    # adds mailto: to List-Unsubscribe when set
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_key_path: Path | None = None        # PEM private key; all three set: messages are signed
+
     # Social platforms. An account without credentials of its own uses these; with neither,
     # it posts to the outbox (PRESSBOT_HOME/outbox/social).
     x_consumer_key: str | None = None

@@ -1,0 +1,1 @@
+"""Transports that carry finished messages: SMTP and the outbox."""

@@ -1,0 +1,1 @@
+"""Digests: rendering (once per variant), personalisation, MIME, DKIM, tokens."""
