@@ -59,7 +59,8 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
         resolve_relative_uris=False,  # sanitize_html absolutizes links against the item URL
         sanitize_html=False,  # we sanitise with our own allowlist (bot.ingest.sanitize)
     )
-    warnings = _problems(content, content_type, parsed.get("encoding"),
+    # chardet spells the same encoding "Windows-1252" or "windows-1252" by version.
+    warnings = _problems(content, content_type, (parsed.get("encoding") or "").lower() or None,
                          encoding_problem, parsed.get("bozo_exception"))
     if not parsed.entries and not parsed.get("version"):
         raise _not_a_feed(content, url, content_type, warnings)
