@@ -24,6 +24,7 @@ from atproto_core.exceptions import AtProtocolError
 from atproto_server.exceptions import InvalidTokenError
 from pydantic import ValidationError
 
+from bot.social.images import download_image
 from bot.social.base import AuthError, PermanentError, PostRequest, Published, TransientError
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class BlueskyPublisher:
         """The uploaded thumbnail's blob, or None: a card without its picture beats no post,
         so any failure here is logged and dropped."""
         try:
-            data, content_type = _download(url)
+            data, content_type = download_image(url, max_bytes=MAX_THUMB_BYTES, timeout=TIMEOUT)
             # The PDS records the blob's type from Content-Type; atproto would send */*.
             return client.com.atproto.repo.upload_blob(
                 data, headers={"Content-Type": content_type}).blob
@@ -220,18 +221,3 @@ def _retry_after(headers) -> float | None:
         return max(1.0, int(reset) - time.time())
     after = headers.get("retry-after")
     return max(1.0, float(after)) if after and after.isdigit() else None
-
-
-def _download(url: str) -> tuple[bytes, str]:
-    with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=True) as response:
-        response.raise_for_status()
-        content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if not content_type.startswith("image/"):
-            raise ValueError(f"not an image: {content_type or 'no content type'}")
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_THUMB_BYTES:
-                raise ValueError(f"image over {MAX_THUMB_BYTES} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks), content_type

@@ -41,7 +41,8 @@ def build_publisher(settings: Settings, platform: str, account_name: str,
         return MastodonPublisher(**args)
     if platform == "bluesky":
         from bot.social.bluesky import BlueskyPublisher
-        session_path = settings.home / "sessions" / f"bluesky-{account_name}.session"
+        # Named by handle too: new credentials for the account must not resume the old session.
+        session_path = settings.home / "sessions" / f"bluesky-{account_name}-{creds['handle']}.session"
         return BlueskyPublisher(session_path=session_path, **args)
     from bot.social.telegram import TelegramPublisher
     return TelegramPublisher(**args)

@@ -11,11 +11,11 @@ import mimetypes
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from bot.social.images import download_image
 from bot.social.base import (AuthError, DuplicateError, PermanentError, PostRequest, Published,
                              TransientError)
 
@@ -100,7 +100,7 @@ class XPublisher:
         so any failure here (download, size, upload, even X's refusal) is logged and
         dropped."""
         try:
-            data, content_type = _download(image_url)
+            data, content_type = download_image(image_url, max_bytes=MAX_IMAGE_BYTES, timeout=TIMEOUT)
             # tweepy guesses the media type from the file name once imghdr is gone
             # (Python 3.13), so the name must carry the right extension.
             ext = mimetypes.guess_extension(content_type) or ".jpg"
@@ -109,21 +109,6 @@ class XPublisher:
         except Exception as exc:  # noqa: BLE001  (deliberately any failure: see docstring)
             log.warning("x: posting without the image %s: %s", image_url, exc)
             return None
-
-
-def _download(url: str) -> tuple[bytes, str]:
-    with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=True) as response:
-        response.raise_for_status()
-        content_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if not content_type.startswith("image/"):
-            raise ValueError(f"not an image: {content_type or 'no content type'}")
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > MAX_IMAGE_BYTES:
-                raise ValueError(f"image over {MAX_IMAGE_BYTES} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks), content_type
 
 
 def translate(exc: Exception) -> Exception:
