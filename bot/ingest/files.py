@@ -231,10 +231,24 @@ def parse_text_article(text: str, where: str) -> ArticleDraft:
     first = next((i for i, line in enumerate(rest) if line), None)
     if first is not None and _fold(clean_title(rest[first])) == _fold(title):
         rest = rest[first + 1:]
+    rest, url = _take_url_line(rest)
     rest, categories = _split_boilerplate(rest)
     body = text_to_html("\n".join(rest))
-    return ArticleDraft(title=title, summary=summarize(None, body), body_html=body,
+    return ArticleDraft(title=title, url=url, summary=summarize(None, body), body_html=body,
                         categories=clean_categories(categories))
+
+
+# Plain text has nowhere else to say where the article lives; a "URL: …" line right under
+# the title (a convention of text exports and scrapers) gives it an address to share.
+_URL_LINE = re.compile(r"^(?:url|link|source)\s*:\s*(https?://\S+)$", re.IGNORECASE)
+
+
+def _take_url_line(lines: list[str]) -> tuple[list[str], str | None]:
+    first = next((i for i, line in enumerate(lines) if line), None)
+    match = _URL_LINE.match(lines[first]) if first is not None else None
+    if not match:
+        return lines, None
+    return lines[first + 1:], canonical_url(match.group(1))
 
 
 def _split_boilerplate(lines: list[str]) -> tuple[list[str], list[str]]:

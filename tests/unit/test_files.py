@@ -293,3 +293,19 @@ def test_every_example_article_parses():
     assert all(d.title and d.body_html and d.summary for d in drafts)
     assert any("Économie" in d.categories and d.language == "fr" for d in drafts)
     assert any(d.language == "ar" for d in drafts)
+
+
+def test_txt_url_line_under_the_title_gives_the_article_its_address(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Ferry back\nURL: https://news.example.org/ferry?utm_source=x\n\nFerry back\n\n"
+                    "The ferry runs again.\n")
+    draft = parse_article_file(path)
+    assert draft.url == "https://news.example.org/ferry"
+    assert "URL:" not in draft.body_html and "The ferry runs again." in draft.body_html
+
+
+def test_txt_url_line_elsewhere_stays_text(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Ferry back\n\nThe ferry runs again.\n\nURL: https://news.example.org/x\n")
+    draft = parse_article_file(path)
+    assert draft.url is None and "URL:" in draft.body_html
