@@ -1,4 +1,6 @@
-"""`pressbot ingest`, `sources`, `articles` and `db`."""
+"""`pressbot ingest`, `sources`, `articles` and `db`.
+
+Services are imported inside each command (see bot/cli/social.py for why)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,6 @@ from rich.table import Table
 from bot.cli.common import PROGRESS_THRESHOLD, app, err, fail, out, settings_with_schema
 from bot.config import get_settings
 from bot.errors import BadInput
-from bot.services import articles as article_service
-from bot.services import ingest as ingest_service
 from bot.services.reports import IngestReport
 from bot.store import db
 
@@ -37,6 +37,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print what was added, updated, unchanged and rejected as JSON."),
 ) -> None:
     """Read sources now and store their new and changed articles."""
+    from bot.services import ingest as ingest_service
     settings = settings_with_schema()
     if len(sources) > PROGRESS_THRESHOLD and not as_json:
         with Progress(console=err, transient=True) as progress:
@@ -82,6 +83,7 @@ def sources_add(
     kind: Optional[str] = typer.Option(None, help="feed, wordpress or files (guessed when omitted)."),
 ) -> None:
     """Add a source; the scheduler polls network sources from then on."""
+    from bot.services import ingest as ingest_service
     settings = settings_with_schema()
     try:
         source_id = ingest_service.add_source(settings, target, kind)
@@ -93,6 +95,7 @@ def sources_add(
 @sources_app.command("list")
 def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List sources with their polling state and last error."""
+    from bot.services import ingest as ingest_service
     rows = ingest_service.list_sources(settings_with_schema())
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
@@ -107,6 +110,7 @@ def sources_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @sources_app.command("remove")
 def sources_remove(source_id: int) -> None:
     """Remove a source and its articles."""
+    from bot.services import ingest as ingest_service
     if not ingest_service.remove_source(settings_with_schema(), source_id):
         fail(f"no source with id {source_id}")
     out.print(f"removed source {source_id}")
@@ -137,6 +141,7 @@ def articles_list(
     limit: Optional[int] = typer.Option(None, min=1),
 ) -> None:
     """List articles, newest first."""
+    from bot.services import articles as article_service
     settings = settings_with_schema()
     try:
         since_at = parse_since(since) if since else None
@@ -158,6 +163,7 @@ def articles_list(
 @articles_app.command("show")
 def articles_show(article_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """Show one article in full."""
+    from bot.services import articles as article_service
     row = article_service.get_article(settings_with_schema(), article_id)
     if row is None:
         fail(f"no article with id {article_id}")

@@ -1,4 +1,7 @@
-"""`pressbot accounts` and `pressbot share`."""
+"""`pressbot accounts` and `pressbot share`.
+
+Services are imported inside each command: the composer and platform clients cost a
+second to import, which every other `pressbot` command would otherwise pay."""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from rich.table import Table
 
 from bot.cli.common import app, err, fail, out, settings_with_schema
 from bot.errors import BadInput, PressbotError
-from bot.services import shares
 
 accounts_app = typer.Typer(no_args_is_help=True, help="Social accounts pressbot posts to.")
 share_app = typer.Typer(no_args_is_help=True, help="Share posts: compose, schedule, publish.")
@@ -43,6 +45,7 @@ def accounts_add(
     timezone_: str = typer.Option("UTC", "--timezone", help="The account's time zone."),
 ) -> None:
     """Add a social account with its posting rules."""
+    from bot.services import shares
     settings = settings_with_schema()
     try:
         account_id = shares.add_account(
@@ -57,6 +60,7 @@ def accounts_add(
 @accounts_app.command("list")
 def accounts_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List accounts and where their credentials come from (never the credentials)."""
+    from bot.services import shares
     rows = shares.list_accounts(settings_with_schema())
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
@@ -73,6 +77,7 @@ def accounts_list(as_json: bool = typer.Option(False, "--json")) -> None:
 @accounts_app.command("check")
 def accounts_check(name: str) -> None:
     """Verify an account's credentials against its platform."""
+    from bot.services import shares
     try:
         who = shares.check_account(settings_with_schema(), name)
     except BadInput as exc:
@@ -90,6 +95,7 @@ def share_compose(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show the share text for an article as the platform would count it."""
+    from bot.services import shares
     try:
         snippet = shares.compose_share(settings_with_schema(), article_id, platform, account)
     except BadInput as exc:
@@ -116,6 +122,7 @@ def share_schedule(
     at: Optional[str] = typer.Option(None, help="ISO time (UTC unless it says); default: next free slot."),
 ) -> None:
     """Schedule (or re-share) an article on one or all accounts."""
+    from bot.services import shares
     try:
         rows = shares.schedule_share(settings_with_schema(), article_id, account,
                                      _parse_at(at) if at else None)
@@ -132,6 +139,7 @@ def share_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List share posts with their state, attempts and last error."""
+    from bot.services import shares
     rows = shares.list_shares(settings_with_schema(), due=due, failed=failed)
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
@@ -147,6 +155,7 @@ def share_list(
 @share_app.command("publish-due")
 def share_publish_due() -> None:
     """Schedule new articles, then publish every due post, in this process."""
+    from bot.services import shares
     settings = settings_with_schema()
     scheduled = shares.schedule_new_articles(settings)
     report = shares.publish_due(settings)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.articles import ParseResult, Rejection
 from bot.domain.sources import next_poll_after_failure, next_poll_after_success
-from bot.errors import BadInput, PermanentError, PressbotError, TransientError
+from bot.errors import BadInput, PressbotError, TransientError
 from bot.ingest import feeds, files, wordpress
 from bot.ingest.discover import choose_feed, discover_feeds
 from bot.ingest.fetch import FetchOptions, fetch, make_client
