@@ -132,6 +132,17 @@ def share_schedule(
         out.print(f"post {r['id']}: {r['account']} at {r['scheduled_at']}", highlight=False)
 
 
+@share_app.command("skip")
+def share_skip(post_id: int) -> None:
+    """Keep a scheduled (or failed) post from going out."""
+    from bot.services import shares
+    try:
+        row = shares.skip_share(settings_with_schema(), post_id)
+    except BadInput as exc:
+        fail(str(exc))
+    out.print(f"post {row['id']} ({row['account']}): skipped", highlight=False)
+
+
 @share_app.command("list")
 def share_list(
     due: bool = typer.Option(False, "--due", help="Only posts due now."),

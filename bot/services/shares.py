@@ -228,6 +228,23 @@ def schedule_share(settings: Settings, article_id: int, account_name: str | None
         return [_post_dict(p, a) for p, a in zip(posts, accounts)]
 
 
+def skip_share(settings: Settings, post_id: int) -> dict:
+    """An editor decides a post should not go out. A post already sent or being sent
+    right now cannot be skipped."""
+    with session_scope(settings.effective_database_url) as session:
+        skipped = session.execute(
+            update(SharePost).where(SharePost.id == post_id,
+                                    SharePost.state.in_((PostState.SCHEDULED, PostState.FAILED)))
+            .values(state=PostState.SKIPPED, lease_until=None)).rowcount
+        post = session.get(SharePost, post_id)
+        if post is None:
+            raise BadInput(f"no share post with id {post_id}")
+        if not skipped:
+            raise BadInput(f"share post {post_id} is {post.state}; only scheduled or failed "
+                           "posts can be skipped")
+        return _post_dict(post, session.get(SocialAccount, post.account_id))
+
+
 def _post_dict(post: SharePost, account: SocialAccount) -> dict:
     return {"id": post.id, "article_id": post.article_id, "account": account.name,
             "platform": account.platform, "state": post.state,

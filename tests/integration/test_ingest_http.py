@@ -159,3 +159,24 @@ def test_due_sources_are_polled_and_scheduled(settings, http_server):
     poll_source(settings, source_id)
     assert due_source_ids(settings) == []
     assert count_articles(settings) == 1
+
+
+def test_wordpress_site_over_the_rest_api(settings, http_server):
+    from pathlib import Path
+
+    from bot.ingest.wordpress import wp_posts_url
+
+    posts = (Path(__file__).parents[1] / "data" / "feeds" / "wp_posts.json").read_bytes()
+    page1 = wp_posts_url(http_server.base, page=1).removeprefix(http_server.base)
+    http_server.routes[page1] = Route(posts, content_type="application/json")
+    report = ingest_targets(settings, [http_server.url("/wp-json/wp/v2/posts")])
+    [one] = report.sources
+    assert one.status == "ok", one.error
+    assert one.added and all(a.url for a in one.added)
+    assert http_server.requests_to(page1), "the posts collection was asked with _embed"
+    with session_scope(settings.effective_database_url) as s:
+        source = s.scalar(select(Source))
+        assert source.kind == SourceKind.WORDPRESS and source.url == http_server.base
+        stored = s.scalars(select(Article)).all()
+        assert any(a.categories for a in stored) and any(a.image for a in stored)
+        assert any(a.author for a in stored)

@@ -140,3 +140,20 @@ def test_credentials_are_stored_encrypted_and_never_listed(settings):
     assert "SECRET-TOKEN" not in raw
     listed = json.dumps(shares.list_accounts(settings))
     assert "SECRET-TOKEN" not in listed and "stored (encrypted)" in listed
+
+
+def test_skip_keeps_a_post_from_going_out(settings):
+    shares.add_account(settings, "gazette-x", "x")
+    [article] = add_articles(settings, 1)
+    [row] = shares.schedule_share(settings, article, at=NOW)
+    assert shares.skip_share(settings, row["id"])["state"] == PostState.SKIPPED
+    assert shares.publish_due(settings, now=NOW + timedelta(hours=1)).sent == []
+    assert outbox_lines(settings, "x") == []
+    import pytest
+
+    from bot.errors import BadInput
+
+    with pytest.raises(BadInput, match="skipped"):
+        shares.skip_share(settings, row["id"])
+    with pytest.raises(BadInput, match="no share post"):
+        shares.skip_share(settings, 999)

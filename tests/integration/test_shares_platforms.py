@@ -148,3 +148,18 @@ def test_cli_compose_prints_the_platform_count(tmp_path):
         assert ("facets" in snippet) == (platform == "bluesky")
     bad = run(home, "share", "compose", str(article["id"]), "--platform", "myspace")
     assert bad.returncode == 2 and "myspace" in bad.stderr
+
+
+def test_accounts_check_verifies_credentials_and_clears_or_sets_attention(sqlite_settings, platforms):
+    from bot.social.base import AuthError
+
+    add_accounts(sqlite_settings, platforms)
+    shares.add_account(sqlite_settings, "broken-tg", "telegram", credentials={
+        "bot_token": "1:wrong", "chat_id": "@newsroom", "api_base": platforms["telegram"].base})
+    assert shares.check_account(sqlite_settings, "gazette-masto").startswith("@")
+    assert shares.check_account(sqlite_settings, "gazette-bsky") == "@" + platforms["bluesky"].handle
+    with pytest.raises(AuthError) as caught:
+        shares.check_account(sqlite_settings, "broken-tg")
+    assert "1:wrong" not in str(caught.value)
+    [broken] = [a for a in shares.list_accounts(sqlite_settings) if a["name"] == "broken-tg"]
+    assert broken["needs_attention"] and broken["credentials"] == "stored (encrypted)"
