@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,8 @@ from bot.services.reports import IngestReport, ItemRef, SourceReport
 from bot.store.articles import ADDED, UPDATED, store_draft, store_drafts
 from bot.store.db import ensure_schema, session_scope
 from bot.store.models import Source, SourceKind, utcnow
+
+log = logging.getLogger(__name__)
 
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf"})
 WEBHOOK_SOURCE_URL = "webhook:cms"
@@ -159,6 +162,11 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
         _mark_failure(settings, source_id, str(exc), now, retry_after)
     except OSError as exc:
         report.status, report.error = "bad-input", f"{report.target}: {exc.strerror or exc}"
+        _mark_failure(settings, source_id, report.error, now, None)
+    except Exception as exc:  # a bug must not stop the other sources: record it, log it, go on
+        log.exception("polling source %s failed", source_id)
+        report.status, report.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        report.added, report.updated, report.unchanged = [], [], []
         _mark_failure(settings, source_id, report.error, now, None)
     finally:
         if own_client:
