@@ -44,7 +44,9 @@ async def push_article(request: Request) -> JSONResponse:
     except ValueError as exc:
         return JSONResponse({"error": f"webhook body: not JSON ({exc})"}, status_code=400)
     try:
-        await run_in_threadpool(ensure_schema, settings.effective_database_url)
+        if not getattr(request.app.state, "schema_checked", False):  # once per process
+            await run_in_threadpool(ensure_schema, settings.effective_database_url)
+            request.app.state.schema_checked = True
         outcome, ref = await run_in_threadpool(ingest_pushed_article, settings, data)
     except BadInput as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
