@@ -17,6 +17,12 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL",
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def pytest_addoption(parser):
+    # Declared here, at the root, so `pytest --update-golden` works from anywhere.
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden files under tests/data/golden from the output")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A fresh, migrated database: a SQLite file, or a schema of its own on PostgreSQL."""
