@@ -120,12 +120,15 @@ def share_schedule(
     article_id: int,
     account: Optional[str] = typer.Option(None, help="One account (default: every active one)."),
     at: Optional[str] = typer.Option(None, help="ISO time (UTC unless it says); default: next free slot."),
+    now: bool = typer.Option(False, "--now", help="Post at once, whatever the posting rules say."),
 ) -> None:
     """Schedule (or re-share) an article on one or all accounts."""
     from bot.services import shares
+    if now and at:
+        fail("--now and --at exclude each other")
     try:
-        rows = shares.schedule_share(settings_with_schema(), article_id, account,
-                                     _parse_at(at) if at else None)
+        when = datetime.now(timezone.utc) if now else (_parse_at(at) if at else None)
+        rows = shares.schedule_share(settings_with_schema(), article_id, account, when)
     except BadInput as exc:
         fail(str(exc))
     for r in rows:

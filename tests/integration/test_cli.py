@@ -129,3 +129,17 @@ def test_postgres_needs_an_explicit_upgrade(home):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_share_schedule_now_then_publish_due_posts_to_the_outbox(home):
+    assert run(home, "ingest", str(ROOT / "examples" / "feed.xml")).returncode == 0
+    assert run(home, "accounts", "add", "gazette", "--platform", "mastodon").returncode == 0
+    article = json.loads(run(home, "articles", "list", "--json").stdout)[0]
+    scheduled = run(home, "share", "schedule", str(article["id"]), "--now")
+    assert scheduled.returncode == 0, scheduled.stderr
+    published = run(home, "share", "publish-due")
+    assert published.returncode == 0, published.stderr
+    lines = (home / "outbox" / "social" / "mastodon.jsonl").read_text().splitlines()
+    assert len([l for l in lines if f'"{article["url"]}' in l or article["title"][:20] in l]) == 1
+    rows = json.loads(run(home, "share", "list", "--json").stdout)
+    assert [r["state"] for r in rows if r["article_id"] == article["id"]] == ["sent"]
