@@ -1,0 +1,389 @@
+"""Lists and subscribers: double opt-in, confirmation, one-click unsubscribe, preferences,
+and the suppression list.
+
+Only the subscriber's own click activates a web sign-up, per list, so nobody can sign
+someone else up (the pending/ended states are explained in bot.store.subscribers).
+Recipients of an edition are confirmed subscribers with an active subscription whose
+address is not suppressed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain.addresses import normalize_email
+from bot.domain.schedules import parse_schedule, zone
+from bot.errors import BadInput
+from bot.newsletter.tokens import BadToken, confirm_url, read_token
+from bot.store.db import session_scope
+from bot.store.mailing import MailingList, Subscriber, SubscriberStatus, Subscription
+from bot.store.models import utcnow
+from bot.store.subscribers import (  # noqa: F401  (is_suppressed, add_suppression: public here too)
+    ENDED,
+    add_suppression,
+    end_subscriptions,
+    find_subscriber,
+    get_list_row,
+    insert_ignore,
+    is_pending,
+    is_suppressed,
+    latest_action,
+    record_complaint,
+    record_hard_bounce,
+    record_consent,
+    settle_after_unsubscribe,
+    subscriptions_of,
+)
+
+S = SubscriberStatus
+_LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+
+
+# -- Small shared pieces --------------------------------------------------------------------------
+
+
+def check_language(value: str, field: str = "language") -> str:
+    """A language Babel knows, as a BCP 47 tag ("en", "fr", "pt-BR")."""
+    try:
+        return str(Locale.parse(value.strip().replace("-", "_"))).replace("_", "-")
+    except (ValueError, UnknownLocaleError, TypeError, AttributeError):
+        raise BadInput(f"{field}: {value!r} is not a language code like en, fr or pt-BR") from None
+
+
+def clean_topics(topics: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for topic in topics:
+        topic = " ".join(str(topic).split())
+        if topic:
+            seen.setdefault(topic, None)
+    return list(seen)
+
+
+# -- Lists ----------------------------------------------------------------------------------------
+
+
+def add_list(settings: Settings, name: str, *, title: str, from_email: str, from_name: str,
+             reply_to: str | None = None, language: str = "en", template: str = "digest",
+             schedule: str | None = None, timezone: str = "UTC", max_articles: int = 10,
+             categories: Iterable[str] = ()) -> int:
+    if not _LIST_NAME.match(name or ""):
+        raise BadInput(f"list name {name!r}: use lower-case letters, digits, - and _ (it goes "
+                       f"into the List-Id header)")
+    if not (title or "").strip() or not (from_name or "").strip():
+        raise BadInput("--title and --from-name must not be empty")
+    if max_articles < 1:
+        raise BadInput(f"--max-articles: {max_articles} is not a positive number")
+    if not _LIST_NAME.match(template or "") or not (Path(settings.templates_dir) / "email" / template).is_dir():
+        raise BadInput(f"--template: no template folder templates/email/{template}/")
+    zone(timezone)
+    row = MailingList(
+        name=name, title=title.strip(), from_name=from_name.strip(),
+        from_email=normalize_email(from_email),
+        reply_to=normalize_email(reply_to) if reply_to else None,
+        language=check_language(language, "--language"), template=template,
+        schedule=str(parse_schedule(schedule)) if schedule else None, timezone=timezone,
+        max_articles=max_articles, categories=clean_topics(categories))
+    with session_scope(settings.effective_database_url) as session:
+        if session.scalar(select(MailingList.id).where(MailingList.name == name)):
+            raise BadInput(f"a list named {name!r} exists already")
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _list_json(session: Session, mlist: MailingList) -> dict:
+    counts = dict(session.execute(
+        select(Subscriber.status, func.count()).join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(Subscription.list_id == mlist.id, Subscription.active.is_(True))
+        .group_by(Subscriber.status)).all())
+    return {"id": mlist.id, "name": mlist.name, "title": mlist.title, "from_name": mlist.from_name,
+            "from_email": mlist.from_email, "reply_to": mlist.reply_to, "language": mlist.language,
+            "template": mlist.template, "schedule": mlist.schedule, "timezone": mlist.timezone,
+            "max_articles": mlist.max_articles, "categories": list(mlist.categories or []),
+            "subscribers": counts.get(S.CONFIRMED, 0)}
+
+
+def list_lists(settings: Settings) -> list[dict]:
+    with session_scope(settings.effective_database_url) as session:
+        return [_list_json(session, m) for m in session.scalars(select(MailingList).order_by(MailingList.name))]
+
+
+def get_list(settings: Settings, name: str) -> dict:
+    with session_scope(settings.effective_database_url) as session:
+        return _list_json(session, get_list_row(session, name))
+
+
+# -- Double opt-in --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfirmationRequest:
+    """What the confirmation email needs."""
+
+    subscriber_id: int
+    list_id: int
+    email: str
+    name: str | None
+    language: str              # the subscriber's, else the list's
+    list_name: str
+    list_title: str
+    from_name: str
+    from_email: str
+    reply_to: str | None
+    confirm_url: str
+
+
+def subscribe(settings: Settings, email: str, list_name: str, *, name: str | None = None,
+              language: str | None = None, topics: Iterable[str] = (), method: str = "web",
+              origin: str | None = None) -> ConfirmationRequest | None:
+    """Record a sign-up, pending until its confirmation link is followed.
+
+    Returns what the confirmation email needs, or None when nothing should be sent: the
+    address is suppressed or has left (a public form must not reveal which), or it is
+    already on the list. BadInput only for a malformed address, language or list name."""
+    normalized = normalize_email(email)
+    language = check_language(language) if language else None
+    with session_scope(settings.effective_database_url) as session:
+        mlist = get_list_row(session, list_name)
+        if is_suppressed(session, normalized):
+            return None
+        subscriber = _pending_subscriber(session, normalized, name, language)
+        if subscriber.status in ENDED:
+            return None
+        subscription = _subscription(session, subscriber.id, mlist.id, topics=clean_topics(topics))
+        if subscription.active:
+            return None
+        subscription.topics = clean_topics(topics)   # not live yet: the latest form wins
+        if subscriber.status == S.PENDING:
+            subscriber.name = name or subscriber.name
+            subscriber.language = language or subscriber.language
+        record_consent(session, subscriber.id, mlist.id, "subscribe", method, origin)
+        session.flush()
+        return _request(settings, subscriber, mlist)
+
+
+def _pending_subscriber(session: Session, normalized: str, name: str | None,
+                        language: str | None) -> Subscriber:
+    subscriber = find_subscriber(session, normalized)
+    if subscriber is None:
+        insert_ignore(session, Subscriber, {"email": normalized, "name": name, "language": language,
+                                             "status": S.PENDING}, ["email"])
+        subscriber = find_subscriber(session, normalized)
+    return subscriber
+
+
+def _subscription(session: Session, subscriber_id: int, list_id: int, *, topics: list[str],
+                  active: bool = False) -> Subscription:
+    insert_ignore(session, Subscription, {"subscriber_id": subscriber_id, "list_id": list_id,
+                                           "topics": topics, "active": active},
+                   ["subscriber_id", "list_id"])
+    return session.scalar(select(Subscription).where(
+        Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id))
+
+
+def _request(settings: Settings, subscriber: Subscriber, mlist: MailingList) -> ConfirmationRequest:
+    return ConfirmationRequest(
+        subscriber_id=subscriber.id, list_id=mlist.id, email=subscriber.email, name=subscriber.name,
+        language=subscriber.language or mlist.language, list_name=mlist.name, list_title=mlist.title,
+        from_name=mlist.from_name, from_email=mlist.from_email, reply_to=mlist.reply_to,
+        confirm_url=confirm_url(settings, subscriber.id, mlist.id))
+
+
+def confirmation_request(settings: Settings, subscriber_id: int, list_id: int) -> ConfirmationRequest:
+    with session_scope(settings.effective_database_url) as session:
+        subscriber, mlist = session.get(Subscriber, subscriber_id), session.get(MailingList, list_id)
+        if subscriber is None or mlist is None:
+            raise BadInput(f"no subscriber {subscriber_id} or no list {list_id}")
+        return _request(settings, subscriber, mlist)
+
+
+def add_confirmed(settings: Settings, email: str, list_name: str, *, name: str | None = None,
+                  language: str | None = None, topics: Iterable[str] = (), method: str = "cli",
+                  origin: str | None = None) -> int | None:
+    """An operator with consent on file adds someone directly. None (nothing changed) for
+    an address that is suppressed or has left: an operator cannot override that either."""
+    normalized = normalize_email(email)
+    language = check_language(language) if language else None
+    with session_scope(settings.effective_database_url) as session:
+        mlist = get_list_row(session, list_name)
+        if is_suppressed(session, normalized):
+            return None
+        subscriber = _pending_subscriber(session, normalized, name, language)
+        if subscriber.status in ENDED:
+            return None
+        subscription = _subscription(session, subscriber.id, mlist.id, topics=clean_topics(topics))
+        if not subscription.active and latest_action(session, subscriber.id, mlist.id) not in (
+                None, "subscribe"):
+            return None  # left this list before
+        if not subscription.active:
+            subscription.active = True
+            record_consent(session, subscriber.id, mlist.id, "subscribe", method, origin)
+        _mark_confirmed(subscriber)
+        return subscriber.id
+
+
+def _mark_confirmed(subscriber: Subscriber) -> None:
+    subscriber.status = S.CONFIRMED
+    subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
+
+
+def send_confirmation(settings: Settings, subscriber_id: int, list_id: int) -> str:
+    """Render the confirmation email in the subscriber's language and send it through the
+    configured transport (SMTP, or the outbox). Returns the transport's reply; transport
+    errors (bot.mail.transport) propagate. Imported here, not at module level, so the
+    subscriber pages do not load Jinja, premailer and dkimpy until a message is sent."""
+    from bot.mail.transport import build_transport
+    from bot.newsletter.mime import DkimKey, Recipient, prepare
+    from bot.newsletter.render import ListInfo, SiteInfo, render_confirmation
+
+    request = confirmation_request(settings, subscriber_id, list_id)
+    info = ListInfo(name=request.list_name, title=request.list_title, language=request.language,
+                    from_name=request.from_name, from_email=request.from_email, reply_to=request.reply_to)
+    rendered = render_confirmation(info, SiteInfo.from_settings(settings), request.confirm_url, request.name)
+    domain = request.from_email.rpartition("@")[2]
+    # Not derived from the ids like a digest's: asking again is a new message, not a retry.
+    mid = f"<c{subscriber_id}.{list_id}.{secrets.token_hex(6)}@{domain}>"
+    message = prepare(rendered, from_addr=(request.from_name, request.from_email), reply_to=request.reply_to,
+                      dkim=DkimKey.from_settings(settings)).build(Recipient(request.email, request.name, mid))
+    with build_transport(settings) as transport:
+        return transport.send(request.from_email, request.email, message)
+
+
+# -- Following a link -----------------------------------------------------------------------------
+
+
+def _subscriber_from(session: Session, sid: int, purpose: str) -> Subscriber:
+    subscriber = session.get(Subscriber, sid)
+    if subscriber is None:
+        raise BadToken(f"this {purpose} link no longer applies")
+    return subscriber
+
+
+def _outcome(session: Session, subscriber: Subscriber, list_ids: Iterable[int], changed: bool) -> dict:
+    lists = [session.get(MailingList, lid) for lid in list_ids]
+    return {"subscriber_id": subscriber.id, "email": subscriber.email, "status": subscriber.status,
+            "changed": changed, "lists": [{"name": m.name, "title": m.title} for m in lists if m]}
+
+
+def confirm(settings: Settings, token: str, *, method: str = "web", origin: str | None = None) -> dict:
+    """Activate the subscription a confirmation link was sent for. Idempotent; refuses
+    (changed False, status unchanged) when the address has since left or the sign-up was
+    withdrawn."""
+    sid, lid = read_token(settings.effective_secret_key(), "confirm", token)
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = _subscriber_from(session, sid, "confirmation")
+        found = subscriptions_of(session, sid, lid) if lid is not None else []
+        if not found:
+            raise BadToken("this confirmation link no longer applies")
+        subscription = found[0]
+        if subscription.active and subscriber.status == S.CONFIRMED:
+            return _outcome(session, subscriber, [lid], False)
+        if (subscriber.status in ENDED or is_suppressed(session, subscriber.email)
+                or not is_pending(session, subscription)):
+            return _outcome(session, subscriber, [lid], False)
+        subscription.active = True
+        _mark_confirmed(subscriber)
+        record_consent(session, sid, lid, "confirm", method, origin)
+        return _outcome(session, subscriber, [lid], True)
+
+
+def unsubscribe(settings: Settings, token: str, *, method: str = "one-click", origin: str | None = None) -> dict:
+    """Leave the token's list (every list for a token without one). Idempotent: a second
+    click changes nothing. An erased subscriber's link succeeds without effect."""
+    sid, lid = read_token(settings.effective_secret_key(), "unsubscribe", token)
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, sid)
+        if subscriber is None:
+            return {"subscriber_id": sid, "email": None, "status": None, "changed": False, "lists": []}
+        subscriptions = subscriptions_of(session, sid, lid)
+        ended = end_subscriptions(session, subscriber, subscriptions, method=method, origin=origin)
+        if ended:
+            settle_after_unsubscribe(session, subscriber)
+        return _outcome(session, subscriber, [s.list_id for s in subscriptions], bool(ended))
+
+
+def get_preferences(settings: Settings, token: str) -> dict:
+    sid, _ = read_token(settings.effective_secret_key(), "preferences", token)
+    with session_scope(settings.effective_database_url) as session:
+        return _preferences(session, _subscriber_from(session, sid, "preferences"))
+
+
+def _preferences(session: Session, subscriber: Subscriber) -> dict:
+    mine = {s.list_id: s for s in subscriptions_of(session, subscriber.id)}
+    return {"email": subscriber.email, "name": subscriber.name, "language": subscriber.language,
+            "status": subscriber.status,
+            "lists": [{"name": m.name, "title": m.title,
+                       "subscribed": bool(mine.get(m.id) and mine[m.id].active),
+                       "topics": list(mine[m.id].topics) if m.id in mine else [],
+                       "categories": list(m.categories or [])}
+                      for m in session.scalars(select(MailingList).order_by(MailingList.name))]}
+
+
+def update_preferences(settings: Settings, token: str, *, lists: Iterable[str] | None = None,
+                       topics: Iterable[str] | None = None, language: str | None = None,
+                       origin: str | None = None) -> dict:
+    """Change what a subscriber gets. `lists`: the names to be on (None: unchanged); the
+    link came by email, so adding a list here needs no further confirmation. `topics`:
+    for the token's list (every list for a token without one). Returns the preferences."""
+    sid, lid = read_token(settings.effective_secret_key(), "preferences", token)
+    language = check_language(language) if language else None
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = _subscriber_from(session, sid, "preferences")
+        if lists is not None:
+            _set_lists(session, subscriber, set(lists), origin)
+        if topics is not None:
+            for sub in subscriptions_of(session, sid, lid):
+                sub.topics = clean_topics(topics)
+        if language:
+            subscriber.language = language
+        session.flush()
+        return _preferences(session, subscriber)
+
+
+def _set_lists(session: Session, subscriber: Subscriber, wanted: set[str], origin: str | None) -> None:
+    rows = {m.name: m for m in session.scalars(select(MailingList).where(MailingList.name.in_(wanted)))}
+    unknown = wanted - set(rows)
+    if unknown:
+        raise BadInput(f"no list named {', '.join(sorted(unknown))}")
+    current = {s.list_id: s for s in subscriptions_of(session, subscriber.id)}
+    wanted_ids = {m.id for m in rows.values()}
+    to_add = [lid for lid in wanted_ids if not (current.get(lid) and current[lid].active)]
+    if to_add and (subscriber.status in ENDED or is_suppressed(session, subscriber.email)):
+        raise BadInput("this address has unsubscribed or cannot receive mail; it cannot be re-subscribed here")
+    for lid in to_add:
+        _subscription(session, subscriber.id, lid, topics=[]).active = True
+        record_consent(session, subscriber.id, lid, "subscribe", "preferences", origin)
+    if to_add:
+        _mark_confirmed(subscriber)
+    leaving = [s for lid, s in current.items() if lid not in wanted_ids]
+    if end_subscriptions(session, subscriber, leaving, method="preferences", origin=origin):
+        settle_after_unsubscribe(session, subscriber)
+
+
+# -- Suppression ----------------------------------------------------------------------------------
+
+
+def suppress(settings: Settings, email: str, reason: str, detail: str | None = None) -> bool:
+    """Never mail this address again. A subscriber with the address also gets the matching
+    status for "bounced" and "complained" (a complaint also ends every subscription).
+    False when the address was suppressed already."""
+    normalized = normalize_email(email)
+    with session_scope(settings.effective_database_url) as session:
+        if is_suppressed(session, normalized):
+            return False
+        if reason == "bounced":
+            record_hard_bounce(session, normalized, detail=detail, origin="suppress")
+        elif reason == "complained":
+            record_complaint(session, normalized, origin="suppress")
+        else:
+            add_suppression(session, normalized, reason, detail)
+        return True
