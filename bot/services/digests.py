@@ -1,0 +1,426 @@
+"""Digests: build an edition, create its deliveries, and deliver each exactly once.
+
+An edition freezes what one digest of one list carries; a delivery row per (edition,
+subscriber) moves pending → claimed (with a lease) → sent | deferred | failed | suppressed
+(DESIGN principle 2). Rendering happens once per variant (language × topic set) and per
+recipient there is only MIME assembly (principle 3).
+
+Windows: an edition carries the articles *first seen* in [window_start, window_end), where
+window_start is the window_end of the list's previous edition (previews and failed ones do
+not count: a failed edition's articles go out with the next one). A list's first edition
+looks back one schedule period: a day for a daily list (or one without a schedule), a week
+for a weekly one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import Connection, String, any_, cast, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain.addresses import email_hash
+from bot.domain.editions import matches, select_articles
+from bot.domain.schedules import parse_schedule
+from bot.errors import BadInput, PermanentError
+from bot.mail.transport import Transport, build_transport
+from bot.newsletter.render import ListInfo, SiteInfo, render_digest
+from bot.services.sending import (BatchReport, Variants, claim_batch, lease_engine,
+                                  send_claimed)
+from bot.services.sending import due_count  # noqa: F401  (part of this module's API)
+from bot.store.db import get_engine, session_scope
+from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
+                               Subscriber, SubscriberStatus, Subscription, Suppression)
+from bot.store.models import Article, utcnow
+
+# Longer than any batch takes between renewals (the sender renews at half of it), so a
+# live sender never loses its claim; a killed one's rows are taken over after it runs out.
+LEASE = timedelta(minutes=5)
+# Subscriptions read, and delivery rows inserted, per round trip (1,000 rows × 5 columns
+# stays far below both databases' limits on bound parameters).
+CHUNK = 1000
+
+Progress = Callable[["BatchReport"], None]
+
+
+# -- Editions -------------------------------------------------------------------------------------
+
+
+def get_list(session: Session, name: str | None) -> MailingList:
+    """The list called `name`; with no name, the only list there is."""
+    if name is None:
+        lists = session.scalars(select(MailingList).order_by(MailingList.id).limit(2)).all()
+        if len(lists) != 1:
+            raise BadInput("--list: name the list" if lists else
+                           "no mailing lists yet: add one with `pressbot lists add`")
+        return lists[0]
+    mlist = session.scalar(select(MailingList).where(MailingList.name == name))
+    if mlist is None:
+        raise BadInput(f"--list: no mailing list named {name!r} (see `pressbot lists list`)")
+    return mlist
+
+
+def _first_window(mlist: MailingList) -> timedelta:
+    try:
+        schedule = parse_schedule(mlist.schedule) if mlist.schedule else None
+    except BadInput:
+        schedule = None
+    return timedelta(days=7) if schedule and schedule.weekday is not None else timedelta(days=1)
+
+
+def _window_start(session: Session, mlist: MailingList, now: datetime) -> datetime:
+    previous = session.scalar(select(func.max(Edition.window_end)).where(
+        Edition.list_id == mlist.id,
+        Edition.status.not_in((EditionStatus.PREVIEW, EditionStatus.FAILED))))
+    return previous or now - _first_window(mlist)
+
+
+def _article_dict(a: Article) -> dict:
+    return {"id": a.id, "title": a.title, "url": a.url, "summary": a.summary or "",
+            "image": a.image, "categories": list(a.categories or []), "language": a.language,
+            "published": a.published_at.isoformat(), "first_seen": a.first_seen_at.isoformat()}
+
+
+def _candidates(session: Session, since: datetime | None, until: datetime,
+                limit: int | None = None) -> list[dict]:
+    query = select(Article).where(Article.first_seen_at < until)
+    if since is not None:
+        query = query.where(Article.first_seen_at >= since)
+    if limit:
+        query = query.order_by(Article.published_at.desc()).limit(limit)
+    return [_article_dict(a) for a in session.scalars(query)]
+
+
+def _choose(session: Session, mlist: MailingList, since: datetime, now: datetime,
+            preview: bool) -> list[dict]:
+    wanted = set(mlist.categories or ())
+    chosen = select_articles(_candidates(session, since, now), since=since, until=now,
+                             categories=wanted, max_articles=mlist.max_articles)
+    if preview and not chosen:
+        # Nothing new since the last edition: a preview still shows the newest articles.
+        latest = _candidates(session, None, now + timedelta(seconds=1), limit=200)
+        chosen = select_articles(latest, since=None, until=now + timedelta(seconds=1),
+                                 categories=wanted, max_articles=mlist.max_articles)
+        if not chosen:
+            raise BadInput("no articles to put in a digest yet: ingest some first "
+                           "(`pressbot ingest SOURCE`)")
+    return [{k: v for k, v in a.items() if k != "first_seen"} for a in chosen]
+
+
+def site_view(settings: Settings) -> SiteInfo:
+    return SiteInfo.from_settings(settings)
+
+
+def _snapshot(settings: Settings, mlist: MailingList, edition: Edition, articles: list[dict]) -> dict:
+    from zoneinfo import ZoneInfo
+
+    try:
+        local = edition.scheduled_for.astimezone(ZoneInfo(mlist.timezone or "UTC"))
+    except (KeyError, ValueError):
+        local = edition.scheduled_for
+    return {"edition_id": edition.id, "list": mlist.name, "date": local.date().isoformat(),
+            "intro": "", "articles": articles,
+            "web_url": f"{settings.base_url.rstrip('/')}/editions/{edition.id}"}
+
+
+def build_edition(settings: Settings, list_name: str | None, *, scheduled_for: datetime,
+                  now: datetime, preview: bool = False) -> int | None:
+    """Freeze the list's digest for the slot `scheduled_for`. Returns the edition's id, or
+    None when there was nothing new (a SKIPPED edition is recorded so the next one starts
+    after this window). A second build for the same slot changes nothing and returns what
+    the first one did. A template that fails records a FAILED edition (see its `error`).
+    A preview is never delivered and does not move the window; it replaces older previews."""
+    with session_scope(settings.effective_database_url) as session:
+        mlist = get_list(session, list_name)
+        if preview:
+            session.execute(delete(Edition).where(Edition.list_id == mlist.id,
+                                                  Edition.status == EditionStatus.PREVIEW))
+            scheduled_for = now
+        else:
+            existing = _slot(session, mlist.id, scheduled_for)
+            if existing is not None:
+                return _result(existing)
+        since = _window_start(session, mlist, now)
+        articles = _choose(session, mlist, since, now, preview)
+        status = (EditionStatus.PREVIEW if preview else
+                  EditionStatus.PENDING if articles else EditionStatus.SKIPPED)
+        edition = Edition(list_id=mlist.id, status=status, scheduled_for=scheduled_for,
+                          window_start=since, window_end=now, content={})
+        try:
+            with session.begin_nested():
+                session.add(edition)
+        except IntegrityError:  # a concurrent build took this slot first: theirs stands
+            return _result(_slot(session, mlist.id, scheduled_for))
+        edition.content = _snapshot(settings, mlist, edition, articles)
+        if articles:
+            _check_render(settings, mlist, edition)
+        return _result(edition)
+
+
+def _slot(session: Session, list_id: int, scheduled_for: datetime) -> Edition | None:
+    return session.scalar(select(Edition).where(Edition.list_id == list_id,
+                                                Edition.scheduled_for == scheduled_for))
+
+
+def _result(edition: Edition) -> int | None:
+    return None if edition.status == EditionStatus.SKIPPED else edition.id
+
+
+def _check_render(settings: Settings, mlist: MailingList, edition: Edition) -> None:
+    """Render the list's own variant now: a broken template fails the edition before any
+    delivery row exists, and the subject is known for listings."""
+    try:
+        rendered = render_digest(edition.content, ListInfo.from_model(mlist),
+                                 settings_view=site_view(settings))
+    except PermanentError as exc:
+        edition.status, edition.error = EditionStatus.FAILED, str(exc)
+        return
+    edition.subject = rendered.subject
+
+
+def edition_info(settings: Settings, edition_id: int) -> dict:
+    with session_scope(settings.effective_database_url) as session:
+        edition = session.get(Edition, edition_id)
+        if edition is None:
+            raise BadInput(f"no edition with id {edition_id}")
+        counts = dict(session.execute(select(Delivery.state, func.count()).where(
+            Delivery.edition_id == edition_id).group_by(Delivery.state)).all())
+        return {"id": edition.id, "list_id": edition.list_id, "status": edition.status,
+                "subject": edition.subject, "error": edition.error,
+                "scheduled_for": edition.scheduled_for.isoformat(),
+                "articles": len(edition.content.get("articles") or []), "deliveries": counts}
+
+
+def unfinished_editions(settings: Settings, list_name: str | None) -> list[int]:
+    """Editions of the list still being delivered (a crashed or interrupted send)."""
+    with session_scope(settings.effective_database_url) as session:
+        mlist = get_list(session, list_name)
+        return list(session.scalars(select(Edition.id).where(
+            Edition.list_id == mlist.id,
+            Edition.status.in_((EditionStatus.PENDING, EditionStatus.SENDING))).order_by(Edition.id)))
+
+
+# -- Deliveries -----------------------------------------------------------------------------------
+
+
+_COLUMNS = "edition_id, subscriber_id, state, attempts, last_error"
+_PG_INSERT = (f"INSERT INTO {Delivery.__tablename__} ({_COLUMNS}) "
+              "SELECT %s, sid, state, 0, error FROM unnest(%s::int[], %s::text[], %s::text[]) "
+              "AS t(sid, state, error) ON CONFLICT (edition_id, subscriber_id) DO NOTHING")
+
+
+def _insert_ignoring_duplicates(conn: Connection, edition_id: int, rows: list[tuple]) -> None:
+    """One INSERT … ON CONFLICT DO NOTHING per chunk of (subscriber_id, state, error): as an
+    executemany it would be a statement per row. Written out by hand because SQLAlchemy's
+    compiler (and psycopg's parser) take longer over a thousand-row VALUES than the
+    database takes to run it; on PostgreSQL the rows travel as three arrays."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_INSERT, (edition_id, *map(list, zip(*rows))))
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO {Delivery.__tablename__} ({_COLUMNS}) VALUES "
+        + ", ".join(["(?, ?, ?, 0, ?)"] * len(rows))
+        + " ON CONFLICT (edition_id, subscriber_id) DO NOTHING",
+        tuple(value for row in rows for value in (edition_id, *row)))
+
+
+def suppressed_hashes(conn: Connection, hashes: list[str]) -> set[str]:
+    """Which of these address hashes are on the suppression list (one query)."""
+    if not hashes:
+        return set()
+    if conn.dialect.name == "postgresql":  # one array parameter instead of a thousand
+        wanted = Suppression.email_hash == any_(cast(literal(hashes), ARRAY(String)))
+    else:
+        wanted = Suppression.email_hash.in_(hashes)
+    return set(conn.execute(select(Suppression.email_hash).where(wanted)).scalars())
+
+
+def create_deliveries(settings: Settings, edition_id: int) -> int:
+    """One row per confirmed, active subscription of the edition's list. The subscriptions
+    are read by one streamed query (a server-side cursor on PostgreSQL) and the rows
+    inserted CHUNK at a time on a second connection, so the subscriber list is never in
+    memory and the database plans one join, not one per chunk. Rows for suppressed
+    addresses are created `suppressed`; a subscriber whose topics match nothing in this
+    edition gets no row. Safe to run again (after a crash half-way it adds only the
+    missing rows). Returns the edition's number of rows."""
+    url = settings.effective_database_url
+    with session_scope(url) as session:
+        edition = session.get(Edition, edition_id)
+        if edition is None or edition.status not in (EditionStatus.PENDING, EditionStatus.SENDING):
+            return 0
+        list_id = edition.list_id
+        categories = {c for a in edition.content.get("articles") or [] for c in a.get("categories") or ()}
+    query = (select(Subscriber.id, Subscriber.email, Subscription.topics)
+             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+             .where(Subscription.list_id == list_id, Subscription.active.is_(True),
+                    Subscriber.status == SubscriberStatus.CONFIRMED))
+    engine = get_engine(url)
+    with engine.connect() as reader, engine.connect() as writer:
+        stream = reader.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+        for chunk in stream.partitions():
+            wanted = [(r.id, email_hash(r.email)) for r in chunk
+                      if not r.topics or matches(categories, r.topics)]
+            blocked = suppressed_hashes(writer, [h for _, h in wanted])
+            _insert_ignoring_duplicates(writer, edition_id, [
+                (sid, DeliveryState.SUPPRESSED, "on the suppression list") if h in blocked
+                else (sid, DeliveryState.PENDING, None) for sid, h in wanted])
+            writer.commit()
+        writer.execute(update(Edition).where(Edition.id == edition_id,
+                                             Edition.status == EditionStatus.PENDING)
+                       .values(status=EditionStatus.SENDING))
+        count = writer.scalar(select(func.count()).select_from(Delivery)
+                              .where(Delivery.edition_id == edition_id)) or 0
+        writer.commit()
+    return count
+
+
+def deliver_batch(settings: Settings, edition_id: int, *, transport: Transport,
+                  limit: int | None = None, now: datetime | None = None,
+                  lease: timedelta | None = None, variants: Variants | None = None) -> BatchReport:
+    """Claim, then send, then record — one message at a time over the transport's one
+    connection, each outcome committed as soon as the server answered, so a crash can
+    repeat at most the message in flight (and it keeps its Message-ID). A template that
+    fails marks the edition FAILED and sends nothing; a server that cannot be reached
+    hands the unsent rows back and raises TransportDown."""
+    now, lease = now or utcnow(), lease or LEASE
+    report = BatchReport()
+    variants = variants or Variants(settings, edition_id)
+    if not variants.load():
+        return report
+    ids = claim_batch(settings, edition_id, limit or settings.batch_size, now, lease)
+    report.claimed = len(ids)
+    if ids:
+        with lease_engine(settings, ids, now, lease) as ledger:
+            send_claimed(settings, variants, ledger, transport, report, now)
+    finish_if_done(settings, edition_id, now)
+    return report
+
+
+def finish_if_done(settings: Settings, edition_id: int, now: datetime) -> None:
+    """A SENDING edition with nothing left to send (or retry) is SENT."""
+    open_states = (DeliveryState.PENDING, DeliveryState.CLAIMED, DeliveryState.DEFERRED)
+    with session_scope(settings.effective_database_url) as session:
+        remaining = select(Delivery.id).where(Delivery.edition_id == edition_id,
+                                              Delivery.state.in_(open_states)).exists()
+        session.execute(update(Edition).where(Edition.id == edition_id,
+                                              Edition.status == EditionStatus.SENDING, ~remaining)
+                        .values(status=EditionStatus.SENT, sent_at=now))
+
+
+def send_edition(settings: Settings, edition_id: int, *, transport: Transport | None = None,
+                 progress: Progress | None = None, now: datetime | None = None,
+                 lease: timedelta | None = None) -> BatchReport:
+    """Deliver batches until no row is due (deferred rows wait for their time; a later run
+    sends them). Renders each variant once for the whole run."""
+    own = transport is None
+    transport = transport or build_transport(settings)
+    variants = Variants(settings, edition_id)
+    total = BatchReport()
+    try:
+        while True:
+            report = deliver_batch(settings, edition_id, transport=transport, now=now,
+                                   lease=lease, variants=variants)
+            total.add(report)
+            total.suppressed_addresses += report.suppressed_addresses
+            if progress:
+                progress(report)
+            if not report.claimed or report.error:
+                return total
+    finally:
+        if own:
+            transport.close()
+
+
+def list_deliveries(settings: Settings, failed_only: bool = False, *,
+                    edition_id: int | None = None, limit: int | None = None) -> list[dict]:
+    query = (select(Delivery, Subscriber.email, MailingList.name)
+             .join(Edition, Edition.id == Delivery.edition_id)
+             .join(MailingList, MailingList.id == Edition.list_id)
+             .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
+             .order_by(Delivery.id.desc()))
+    if failed_only:
+        query = query.where(Delivery.state == DeliveryState.FAILED)
+    if edition_id is not None:
+        query = query.where(Delivery.edition_id == edition_id)
+    if limit:
+        query = query.limit(limit)
+    with session_scope(settings.effective_database_url) as session:
+        return [{"id": d.id, "edition_id": d.edition_id, "list": name, "email": email,
+                 "state": d.state, "attempts": d.attempts, "smtp_reply": d.smtp_reply,
+                 "last_error": d.last_error,
+                 "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+                 "sent_at": d.sent_at.isoformat() if d.sent_at else None}
+                for d, email, name in session.execute(query)]
+
+
+# -- Looking at a digest before it goes out -------------------------------------------------------
+
+
+def _current_edition(settings: Settings, list_name: str | None, now: datetime) -> tuple[int, int]:
+    """(list id, edition id): the list's edition waiting to go out, else a fresh preview."""
+    with session_scope(settings.effective_database_url) as session:
+        mlist = get_list(session, list_name)
+        list_id, name = mlist.id, mlist.name
+        pending = session.scalar(select(Edition.id).where(
+            Edition.list_id == list_id,
+            Edition.status.in_((EditionStatus.PENDING, EditionStatus.SENDING)))
+            .order_by(Edition.id.desc()).limit(1))
+    if pending is None:
+        pending = build_edition(settings, name, scheduled_for=now, now=now, preview=True)
+    info = edition_info(settings, pending)
+    if info["status"] == EditionStatus.FAILED:
+        raise PermanentError(info["error"] or f"edition {pending} failed")
+    return list_id, pending
+
+
+def render_for(settings: Settings, email: str, list_name: str | None = None, *,
+               now: datetime | None = None) -> tuple[bytes, int]:
+    """`pressbot digest render`: the complete message `email` would get from the list's
+    pending edition (or a preview of the current articles), exactly as it would be sent.
+    Raises BadInput when the address is not subscribed to that list."""
+    from bot.domain.addresses import normalize_email
+
+    now = now or utcnow()
+    normalized = normalize_email(email)
+    list_id, edition_id = _current_edition(settings, list_name, now)
+    with session_scope(settings.effective_database_url) as session:
+        found = session.execute(
+            select(Subscriber, Subscription).join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(func.lower(Subscriber.email) == normalized.lower(),
+                   Subscription.list_id == list_id)).first()
+    if found is None or not found[1].active:
+        raise BadInput(f"--to: {email} is not subscribed to this list "
+                       f"(see `pressbot subscribers show {email}`)")
+    subscriber, subscription = found
+    variants = Variants(settings, edition_id, previewing=True)
+    variants.load()
+    language = subscriber.language or variants.mlist.language
+    key = variants.key(language, subscription.topics or ())
+    variants.prepare({key: (language, tuple(subscription.topics or ()))})
+    return variants.build(key, subscriber.id, subscriber.email, subscriber.name), edition_id
+
+
+def preview_file(settings: Settings, list_name: str | None = None, *,
+                 now: datetime | None = None):
+    """`pressbot digest preview`: the list's own variant as an HTML file in the data
+    folder, personal links pointing nowhere. Returns its path."""
+    from bot.newsletter.render import ELSE, END, IF_NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
+    import re
+
+    list_id, edition_id = _current_edition(settings, list_name, now or utcnow())
+    variants = Variants(settings, edition_id, previewing=True)
+    variants.load()
+    rendered = render_digest(variants.content, variants.mlist, settings_view=site_view(settings))
+    html = re.sub(re.escape(IF_NAME) + ".*?" + re.escape(ELSE) + "(.*?)" + re.escape(END),
+                  r"\1", rendered.html, flags=re.S)
+    html = html.replace(UNSUBSCRIBE_URL, "#unsubscribe").replace(PREFERENCES_URL, "#preferences")
+    path = settings.ensure_home() / "previews" / f"{variants.mlist.name}-edition-{edition_id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path

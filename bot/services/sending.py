@@ -1,0 +1,386 @@
+"""The pieces of a delivery run that bot.services.digests strings together: the edition's
+variants, rendered and MIME-prepared once each (DESIGN principle 3), and the ledger that
+holds a batch's claim and records each outcome the moment the server has answered
+(principle 2)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from time import monotonic
+from typing import Iterator
+
+from sqlalchemy import and_, func, or_, select, text, update
+
+from bot.config import Settings
+from bot.domain.addresses import email_hash
+from bot.domain.editions import variant_key
+from bot.errors import PermanentError, TransientError
+from bot.mail.transport import MailRejected, Transport, TransportDown
+from bot.newsletter.mime import DkimKey, PreparedMessage, Recipient, message_id, prepare
+from bot.newsletter.render import ListInfo, SiteInfo, render_digest
+from bot.newsletter.tokens import TokenSigner
+from bot.store.db import get_engine, session_scope
+from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
+                               Subscriber, SubscriberStatus, Subscription, Suppression)
+from bot.store.models import UTCDateTime, utcnow
+
+# A 4xx waits RETRY_BASE × 2^(attempts-1), at most RETRY_MAX; after MAX_ATTEMPTS it fails.
+RETRY_BASE = timedelta(minutes=5)
+RETRY_MAX = timedelta(hours=6)
+MAX_ATTEMPTS = 8
+
+
+class Variants:
+    """One edition's variants for the length of a send: each is rendered (Jinja, premailer)
+    and prepared (headers, encoded bodies) on first use, then only built per recipient."""
+
+    def __init__(self, settings: Settings, edition_id: int, *, previewing: bool = False) -> None:
+        self.settings, self.edition_id = settings, edition_id
+        # A preview edition is rendered (digest render / preview) but never delivered.
+        self.statuses = (EditionStatus.PENDING, EditionStatus.SENDING) + (
+            (EditionStatus.PREVIEW,) if previewing else ())
+        self.content: dict | None = None
+        self.mlist: ListInfo | None = None
+        self.list_id = 0
+        self._prepared: dict[str, PreparedMessage] = {}
+        self._signer: TokenSigner | None = None
+        self._dkim: DkimKey | None = None
+
+    def load(self) -> bool:
+        """Whether the edition is (still) to be delivered; asked again before every batch,
+        so cancelling an edition stops it between batches."""
+        with session_scope(self.settings.effective_database_url) as session:
+            edition = session.get(Edition, self.edition_id)
+            if edition is None or edition.status not in self.statuses:
+                return False
+            if self.content is None:
+                mlist = session.get(MailingList, edition.list_id)
+                self.content, self.mlist, self.list_id = edition.content, ListInfo.from_model(mlist), mlist.id
+                self._signer = TokenSigner(self.settings.effective_secret_key(), self.settings.base_url)
+                self._dkim = DkimKey.from_settings(self.settings)
+        return True
+
+    @property
+    def domain(self) -> str:
+        return self.mlist.from_email.rpartition("@")[2].lower()
+
+    @property
+    def envelope_from(self) -> str:
+        return self.mlist.from_email
+
+    def key(self, language: str | None, topics) -> str:
+        return variant_key(language or self.mlist.language, topics)
+
+    def prepare(self, wanted: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+        """Render every variant in `wanted` (key → (language, topics)) not ready yet: all
+        before the first message of a batch, so a template error stops it before anything
+        is sent. Raises PermanentError (TemplateFailed names the template and line)."""
+        for key, (language, topics) in wanted.items():
+            if key in self._prepared:
+                continue
+            mlist = self.mlist if language == self.mlist.language else \
+                ListInfo(**{**self.mlist.__dict__, "language": language})
+            rendered = render_digest(self.content, mlist, topics=topics,
+                                     settings_view=SiteInfo.from_settings(self.settings))
+            self._prepared[key] = prepare(
+                rendered, from_addr=(self.mlist.from_name, self.mlist.from_email),
+                reply_to=self.mlist.reply_to, list_id=f"{self.mlist.name}.{self.domain}",
+                unsubscribe_mailto=self.settings.unsubscribe_mailto, dkim=self._dkim)
+
+    def build(self, key: str, subscriber_id: int, email: str, name: str | None) -> bytes:
+        sid, lid = subscriber_id, self.list_id
+        return self._prepared[key].build(Recipient(
+            email=email, name=name, message_id=message_id(self.edition_id, sid, self.domain),
+            unsubscribe_url=self._signer.url("unsubscribe", sid, lid),
+            preferences_url=self._signer.url("preferences", sid, lid)))
+
+    def fail_edition(self, error: str) -> None:
+        with session_scope(self.settings.effective_database_url) as session:
+            session.execute(update(Edition).where(Edition.id == self.edition_id)
+                            .values(status=EditionStatus.FAILED, error=error))
+
+
+@dataclass(frozen=True)
+class Row:
+    """A claimed delivery with what sending it needs."""
+
+    id: int
+    subscriber_id: int | None
+    email: str | None
+    name: str | None
+    attempts: int
+    variant: str
+    language: str
+    topics: tuple[str, ...]
+    reason: str | None          # why it must not be sent (then it is recorded suppressed)
+
+    @property
+    def sendable(self) -> bool:
+        return self.reason is None
+
+
+def _record_statement(dialect) -> str:
+    """One UPDATE for every outcome, run on the driver's own cursor: recording is the one
+    statement executed per message, and SQLAlchemy's per-execution work would cost as much
+    as the round trip (the connection is in autocommit, so it is also the commit)."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ("state", "smtp_reply", "last_error", "sent_at", "next_attempt_at")
+    assignments = ", ".join(f"{c} = {mark}" for c in columns)
+    return (f"UPDATE {Delivery.__tablename__} SET {assignments}, lease_until = NULL "
+            f"WHERE id = {mark} AND state = '{DeliveryState.CLAIMED}'")
+
+
+class Ledger:
+    """A batch's claim: reads its rows, keeps its lease alive, records each outcome in its
+    own transaction. Records only rows still claimed, so a sender that lost its lease
+    cannot overwrite the outcome recorded by the one that took over."""
+
+    def __init__(self, conn, ids: list[int], now: datetime, lease: timedelta) -> None:
+        self.conn, self.ids, self.now, self.lease = conn, ids, now, lease
+        self.open = set(ids)
+        self._started = self._renewed = monotonic()
+        dialect = conn.dialect
+        self._record_sql = _record_statement(dialect)
+        self._when = UTCDateTime().bind_processor(dialect) or (lambda value: value)
+        self._cursor = conn.connection.dbapi_connection.cursor()
+
+    def rows(self, variants: Variants) -> list[Row]:
+        query = (select(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Subscriber.email,
+                        Subscriber.name, Subscriber.language, Subscriber.status,
+                        Subscription.active, Subscription.topics)
+                 .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
+                 .outerjoin(Subscription, (Subscription.subscriber_id == Delivery.subscriber_id)
+                            & (Subscription.list_id == variants.list_id))
+                 .where(Delivery.id.in_(self.ids)).order_by(Delivery.id))
+        found = self.conn.execute(query).all()
+        hashes = {email_hash(r.email): r.email for r in found if r.email}
+        blocked = set(self.conn.execute(select(Suppression.email_hash).where(
+            Suppression.email_hash.in_(list(hashes)))).scalars()) if hashes else set()
+        self.conn.commit()
+        rows = []
+        for r in found:
+            topics = tuple(r.topics or ())
+            language = r.language or variants.mlist.language
+            rows.append(Row(r.id, r.subscriber_id, r.email, r.name, r.attempts,
+                            variants.key(language, topics), language, topics,
+                            _reason(r, blocked)))
+        return rows
+
+    def record(self, delivery_id: int, state: str, *, smtp_reply: str | None = None,
+               last_error: str | None = None, sent_at: datetime | None = None,
+               next_attempt_at: datetime | None = None) -> None:
+        self._cursor.execute(self._record_sql, (
+            state, smtp_reply, last_error, self._when(sent_at) if sent_at else None,
+            self._when(next_attempt_at) if next_attempt_at else None, delivery_id))
+        self.open.discard(delivery_id)
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def release(self, ids: list[int]) -> int:
+        """Hand unsent rows back (the attempt did not happen, so it is not counted)."""
+        ids = [i for i in ids if i in self.open]
+        if ids:
+            self.conn.execute(update(Delivery).where(Delivery.id.in_(ids),
+                                                     Delivery.state == DeliveryState.CLAIMED)
+                              .values(state=DeliveryState.PENDING, lease_until=None,
+                                      attempts=Delivery.attempts - 1))
+            self.conn.commit()
+            self.open.difference_update(ids)
+        return len(ids)
+
+    def renew(self) -> None:
+        """Past half the lease, push it out again for the rows still to send: a slow batch
+        (a throttled send rate, a slow server) keeps its claim however long it takes."""
+        clock = monotonic()
+        if clock - self._renewed < self.lease.total_seconds() / 2 or not self.open:
+            return
+        until = self.now + timedelta(seconds=clock - self._started) + self.lease
+        self.conn.execute(update(Delivery).where(Delivery.id.in_(list(self.open)),
+                                                 Delivery.state == DeliveryState.CLAIMED)
+                          .values(lease_until=until))
+        self.conn.commit()
+        self._renewed = clock
+
+
+def _reason(r, blocked: set[str]) -> str | None:
+    if r.subscriber_id is None or r.email is None:
+        return "the subscriber was erased"
+    if r.status != SubscriberStatus.CONFIRMED:
+        return f"the subscriber is {r.status}"
+    if not r.active:
+        return "no longer subscribed to this list"
+    if email_hash(r.email) in blocked:
+        return "on the suppression list"
+    return None
+
+
+def _cheap_commits(conn, dialect: str) -> str | None:
+    """Make this connection's commits cheap; returns the statement that undoes it."""
+    if dialect == "postgresql":
+        conn.execute(text("SET synchronous_commit TO OFF"))
+        return "RESET synchronous_commit"
+    if dialect == "sqlite":
+        before = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+        return f"PRAGMA synchronous = {int(before)}"
+    return None
+
+
+@contextmanager
+def lease_engine(settings: Settings, ids: list[int], now: datetime,
+                 lease: timedelta) -> Iterator[Ledger]:
+    """A Ledger on one connection for the batch, whose commits do not wait for the disk:
+    asynchronous commit on PostgreSQL, synchronous=NORMAL under WAL on SQLite. Either is
+    durable against *our* process dying (the database has the commit) — which is what the
+    one-message duplicate window is about — and cheap enough to commit per message; only a
+    crash of the database server or the machine could lose the last moment of records
+    (those messages would go again, with the same Message-ID). Whatever the batch leaves
+    claimed on the way out — an exception between two records — is handed back."""
+    engine = get_engine(settings.effective_database_url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        undo = _cheap_commits(conn, engine.dialect.name)
+        ledger = Ledger(conn, ids, now, lease)
+        try:
+            yield ledger
+        finally:
+            try:
+                ledger.close()
+                ledger.release(list(ledger.open))
+                if undo:
+                    conn.exec_driver_sql(undo)
+                    conn.commit()
+            except Exception:  # noqa: BLE001 - a dead connection: the lease will free the rows
+                conn.invalidate()
+
+
+def wanted_variants(rows: list[Row]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """key → (language, topics) of the variants the sendable rows need."""
+    return {r.variant: (r.language, r.topics) for r in rows if r.sendable}
+
+
+# -- Claiming and sending ------------------------------------------------------------------------
+
+
+def due(now: datetime):
+    """Rows to (re)try now: new, deferred and due, or claimed by a sender whose lease ran out."""
+    return or_(Delivery.state == DeliveryState.PENDING,
+               and_(Delivery.state == DeliveryState.DEFERRED, Delivery.next_attempt_at <= now),
+               and_(Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until < now))
+
+
+def due_count(settings: Settings, edition_id: int, now: datetime | None = None) -> int:
+    with session_scope(settings.effective_database_url) as session:
+        return session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.edition_id == edition_id, due(now or utcnow()))) or 0
+
+
+def claim_batch(settings: Settings, edition_id: int, limit: int, now: datetime,
+                lease: timedelta) -> list[int]:
+    """Atomically take up to `limit` due rows: one UPDATE … WHERE id IN (SELECT … due …).
+    On PostgreSQL the inner SELECT is FOR UPDATE SKIP LOCKED, so concurrent senders split
+    the rows between them instead of queueing on each other; SQLite has one writer at a
+    time, which makes the statement atomic there."""
+    engine = get_engine(settings.effective_database_url)
+    pick = (select(Delivery.id).where(Delivery.edition_id == edition_id, due(now))
+            .order_by(Delivery.id).limit(limit))
+    if engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    with engine.begin() as conn:
+        ids = conn.execute(
+            update(Delivery).where(Delivery.id.in_(pick.scalar_subquery()), due(now))
+            .values(state=DeliveryState.CLAIMED, lease_until=now + lease,
+                    attempts=Delivery.attempts + 1)
+            .returning(Delivery.id)).scalars().all()
+    return sorted(ids)
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    released: int = 0            # claimed, then handed back unsent (edition failed, server down)
+    error: str | None = None     # why the batch stopped early
+    suppressed_addresses: list[str] = field(default_factory=list, repr=False)
+
+    def add(self, other: "BatchReport") -> None:
+        for f in fields(self):
+            if f.type in ("int", int):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        self.error = other.error or self.error
+
+
+def _retry_at(now: datetime, attempts: int, asked: float | None) -> datetime:
+    wait = min(RETRY_BASE * 2 ** max(0, attempts - 1), RETRY_MAX)
+    if asked:
+        wait = max(wait, timedelta(seconds=min(asked, RETRY_MAX.total_seconds())))
+    return now + wait
+
+
+def send_claimed(settings: Settings, variants: Variants, ledger: Ledger, transport: Transport,
+                 report: BatchReport, now: datetime) -> None:
+    """Every variant the batch needs is rendered before its first message, so a template
+    error sends nothing; then each row is sent and its outcome recorded before the next."""
+    rows = ledger.rows(variants)
+    try:
+        variants.prepare(wanted_variants(rows))
+    except PermanentError as exc:
+        variants.fail_edition(str(exc))
+        report.released += ledger.release([r.id for r in rows])
+        report.error = f"edition {variants.edition_id} failed: {exc}"
+        return
+    for index, row in enumerate(rows):
+        ledger.renew()
+        if not row.sendable:
+            ledger.record(row.id, DeliveryState.SUPPRESSED, last_error=row.reason)
+            report.suppressed += 1
+            continue
+        try:
+            message = variants.build(row.variant, row.subscriber_id, row.email, row.name)
+            reply = transport.send(variants.envelope_from, row.email, message)
+        except TransportDown as exc:
+            report.released += ledger.release([r.id for r in rows[index:]])
+            report.error = str(exc)
+            raise
+        except MailRejected as exc:
+            _rejected(settings, ledger, row, exc, report)
+        except TransientError as exc:
+            _deferred(ledger, row, exc, report, now)
+        except PermanentError as exc:
+            ledger.record(row.id, DeliveryState.FAILED, last_error=str(exc))
+            report.failed += 1
+        else:
+            ledger.record(row.id, DeliveryState.SENT, smtp_reply=reply, sent_at=utcnow())
+            report.sent += 1
+
+
+def _rejected(settings: Settings, ledger, row, exc: MailRejected, report: BatchReport) -> None:
+    ledger.record(row.id, DeliveryState.FAILED, smtp_reply=exc.reply or None,
+                  last_error=str(exc))
+    report.failed += 1
+    if exc.mailbox_unknown:
+        from bot.errors import BadInput
+        from bot.services.subscribers import suppress
+
+        try:
+            suppress(settings, row.email, "bounced", detail=exc.reply)
+        except BadInput:  # an address that no longer validates: the failed row says enough
+            return
+        report.suppressed_addresses.append(row.email)
+
+
+def _deferred(ledger, row, exc: TransientError, report: BatchReport, now: datetime) -> None:
+    reply = getattr(exc, "reply", None) or None
+    if row.attempts >= MAX_ATTEMPTS:
+        ledger.record(row.id, DeliveryState.FAILED, smtp_reply=reply,
+                      last_error=f"gave up after {row.attempts} attempts: {exc}")
+        report.failed += 1
+        return
+    ledger.record(row.id, DeliveryState.DEFERRED, smtp_reply=reply, last_error=str(exc),
+                  next_attempt_at=_retry_at(now, row.attempts, exc.retry_after))
+    report.deferred += 1
