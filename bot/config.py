@@ -82,6 +82,20 @@ class Settings(BaseSettings):
     telegram_chat_id: str | None = None
     telegram_api_base: str | None = None
 
+    # Orchestration (tasks/, bot/services/dispatch.py). Unset REDIS_URL: Kombu's filesystem
+    # transport in PRESSBOT_HOME/broker (embedded mode, no server).
+    queue: str = "pressbot"                  # the Celery queue every task goes to
+    tick_seconds: float = 60.0               # beat's dispatch interval
+    # A due item already enqueued is enqueued again only after this long (its message may
+    # have been lost: a flushed Redis, a killed embedded worker). Longer than a normal backlog.
+    redispatch_after: float = 600.0
+    worker_concurrency: int = 2              # `pressbot run`'s worker processes
+    port: int = 8000                         # `pressbot run`'s web app
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.home.resolve() / "broker"
+
     def platform_credentials(self, platform: str) -> dict[str, str]:
         """The `PRESSBOT_<PLATFORM>_*` values that are set, keyed without the prefix."""
         prefix = f"{platform}_"

@@ -21,7 +21,7 @@ import ssl
 import tempfile
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 from urllib.parse import unquote, urlsplit
 
 from bot.config import Settings
@@ -67,14 +67,30 @@ class TransportRefused(TransportDown, PermanentError):
     pass
 
 
+Meanwhile = Callable[[], None]
+
+
 class Transport(Protocol):
-    def send(self, from_addr: str, to_addr: str, message: bytes) -> str: ...
+    """`meanwhile`, if given, is run at most once during the send, always before the message
+    body leaves (so before the server can have accepted it), and ideally while the server
+    is busy with the envelope: the caller records the previous message's outcome there,
+    which hides that database round trip without widening the duplicate window beyond one
+    message. If it raises, nothing of this message is delivered. If send() raises, it may
+    not have run."""
+
+    def send(self, from_addr: str, to_addr: str, message: bytes, *,
+             meanwhile: Meanwhile | None = None) -> str: ...
 
     def close(self) -> None: ...
 
     def __enter__(self) -> "Transport": ...
 
     def __exit__(self, *exc) -> None: ...
+
+
+def _run(meanwhile: Meanwhile | None) -> None:
+    if meanwhile is not None:
+        meanwhile()
 
 
 class _Throttled:
@@ -192,13 +208,14 @@ class SmtpTransport(_Throttled):
         self.connections += 1
         return conn
 
-    def send(self, from_addr: str, to_addr: str, message: bytes) -> str:
+    def send(self, from_addr: str, to_addr: str, message: bytes, *,
+             meanwhile: Meanwhile | None = None) -> str:
         self._throttle()
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = self._open()
             try:
-                return self._transaction(self._conn, from_addr, to_addr, message)
+                return self._transaction(self._conn, from_addr, to_addr, message, meanwhile)
             except _Retry as exc:
                 self._drop()
                 if attempt == 2:
@@ -206,11 +223,12 @@ class SmtpTransport(_Throttled):
                                                f"mail: {exc}") from None
         raise AssertionError("unreachable")
 
-    def _transaction(self, conn: smtplib.SMTP, from_addr: str, to_addr: str, message: bytes) -> str:
+    def _transaction(self, conn: smtplib.SMTP, from_addr: str, to_addr: str, message: bytes,
+                     meanwhile: Meanwhile | None) -> str:
         commands = _envelope_commands(conn, from_addr, to_addr)
         handed_over = False
         try:
-            self._check(conn, self._open_transaction(conn, commands))
+            self._check(conn, self._open_transaction(conn, commands, meanwhile))
             body = (_DOT_AT_LINE_START.sub(b"..", message)
                     if message.startswith(b".") or b"\n." in message else message)
             if not body.endswith(b"\r\n"):
@@ -230,13 +248,21 @@ class SmtpTransport(_Throttled):
             raise _outcome(code, text, "data")
         return _reply(code, text)
 
-    @staticmethod
-    def _open_transaction(conn: smtplib.SMTP, commands: tuple[str, str, str]) -> list[tuple[int, bytes]]:
+    def _open_transaction(self, conn: smtplib.SMTP, commands: tuple[str, str, str],
+                          meanwhile: Meanwhile | None) -> list[tuple[int, bytes]]:
         """MAIL, RCPT and DATA, and their replies. With PIPELINING (RFC 2920) the three go
         in one packet and the replies come back together: two round trips a message instead
-        of four, which is most of the time a message takes on a fast server."""
-        if conn.has_extn("pipelining"):
+        of four, which is most of the time a message takes on a fast server. `meanwhile`
+        runs while the server reads them."""
+        pipelining = conn.has_extn("pipelining")
+        if pipelining:
             conn.send("".join(f"{c}\r\n" for c in commands))
+        try:
+            _run(meanwhile)
+        except BaseException:
+            self._drop()   # half a transaction is open: abandon it, nothing was delivered
+            raise
+        if pipelining:
             return [conn.getreply() for _ in commands]
         replies = []
         for command, ok in zip(commands, _OK):
@@ -308,8 +334,10 @@ class OutboxTransport(_Throttled):
         super().__init__(rate)
         self.folder = Path(folder)
 
-    def send(self, from_addr: str, to_addr: str, message: bytes) -> str:
+    def send(self, from_addr: str, to_addr: str, message: bytes, *,
+             meanwhile: Meanwhile | None = None) -> str:
         self._throttle()
+        _run(meanwhile)
         self.folder.mkdir(parents=True, exist_ok=True)
         mid = message_id_of(message)
         stem = (re.sub(r"[^A-Za-z0-9._@+=-]", "_", mid) if mid

@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import Connection, String, any_, cast, delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +28,7 @@ from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
 from bot.mail.transport import Transport, build_transport
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
-from bot.services.sending import (BatchReport, Variants, claim_batch, lease_engine,
+from bot.services.sending import (BatchReport, Variants, claim_batch, lease_engine, one_of,
                                   send_claimed)
 from bot.services.sending import due_count  # noqa: F401  (part of this module's API)
 from bot.store.db import get_engine, session_scope
@@ -234,11 +233,8 @@ def suppressed_hashes(conn: Connection, hashes: list[str]) -> set[str]:
     """Which of these address hashes are on the suppression list (one query)."""
     if not hashes:
         return set()
-    if conn.dialect.name == "postgresql":  # one array parameter instead of a thousand
-        wanted = Suppression.email_hash == any_(cast(literal(hashes), ARRAY(String)))
-    else:
-        wanted = Suppression.email_hash.in_(hashes)
-    return set(conn.execute(select(Suppression.email_hash).where(wanted)).scalars())
+    return set(conn.execute(select(Suppression.email_hash).where(
+        one_of(conn, Suppression.email_hash, hashes))).scalars())
 
 
 def create_deliveries(settings: Settings, edition_id: int) -> int:
@@ -293,10 +289,10 @@ def deliver_batch(settings: Settings, edition_id: int, *, transport: Transport,
     variants = variants or Variants(settings, edition_id)
     if not variants.load():
         return report
-    ids = claim_batch(settings, edition_id, limit or settings.batch_size, now, lease)
-    report.claimed = len(ids)
-    if ids:
-        with lease_engine(settings, ids, now, lease) as ledger:
+    claimed = claim_batch(settings, edition_id, limit or settings.batch_size, now, lease)
+    report.claimed = len(claimed)
+    if claimed:
+        with lease_engine(settings, claimed, now, lease) as ledger:
             send_claimed(settings, variants, ledger, transport, report, now)
     finish_if_done(settings, edition_id, now)
     return report

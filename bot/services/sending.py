@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Iterator
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, any_, cast, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.config import Settings
 from bot.domain.addresses import email_hash
@@ -137,50 +138,77 @@ class Ledger:
     own transaction. Records only rows still claimed, so a sender that lost its lease
     cannot overwrite the outcome recorded by the one that took over."""
 
-    def __init__(self, conn, ids: list[int], now: datetime, lease: timedelta) -> None:
-        self.conn, self.ids, self.now, self.lease = conn, ids, now, lease
-        self.open = set(ids)
+    def __init__(self, conn, claimed: list[tuple[int, int | None, int]], now: datetime,
+                 lease: timedelta) -> None:
+        self.conn, self.claimed, self.now, self.lease = conn, claimed, now, lease
+        self.open = {delivery_id for delivery_id, _, _ in claimed}
         self._started = self._renewed = monotonic()
         dialect = conn.dialect
         self._record_sql = _record_statement(dialect)
         self._when = UTCDateTime().bind_processor(dialect) or (lambda value: value)
         self._cursor = conn.connection.dbapi_connection.cursor()
+        self._held: tuple | None = None
 
     def rows(self, variants: Variants) -> list[Row]:
-        query = (select(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Subscriber.email,
-                        Subscriber.name, Subscriber.language, Subscriber.status,
-                        Subscription.active, Subscription.topics)
-                 .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
-                 .outerjoin(Subscription, (Subscription.subscriber_id == Delivery.subscriber_id)
-                            & (Subscription.list_id == variants.list_id))
-                 .where(Delivery.id.in_(self.ids)).order_by(Delivery.id))
-        found = self.conn.execute(query).all()
-        hashes = {email_hash(r.email): r.email for r in found if r.email}
+        """The claimed rows with their subscribers, in three single-table lookups by key
+        (a join here gets planned as scans of whole tables when statistics lag behind a
+        bulk import, making every batch cost the size of the list)."""
+        subscriber_ids = [sid for _, sid, _ in self.claimed if sid is not None]
+        people = {r.id: r for r in self.conn.execute(
+            select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
+                   Subscriber.status).where(one_of(self.conn, Subscriber.id, subscriber_ids)))}
+        joined = {r.subscriber_id: r for r in self.conn.execute(
+            select(Subscription.subscriber_id, Subscription.active, Subscription.topics)
+            .where(one_of(self.conn, Subscription.subscriber_id, subscriber_ids),
+                   Subscription.list_id == variants.list_id))}
+        hashes = [email_hash(p.email) for p in people.values()]
         blocked = set(self.conn.execute(select(Suppression.email_hash).where(
-            Suppression.email_hash.in_(list(hashes)))).scalars()) if hashes else set()
-        self.conn.commit()
+            one_of(self.conn, Suppression.email_hash, hashes))).scalars()) if hashes else set()
         rows = []
-        for r in found:
-            topics = tuple(r.topics or ())
-            language = r.language or variants.mlist.language
-            rows.append(Row(r.id, r.subscriber_id, r.email, r.name, r.attempts,
+        for delivery_id, sid, attempts in self.claimed:
+            person, subscription = people.get(sid), joined.get(sid)
+            topics = tuple(subscription.topics or ()) if subscription else ()
+            language = (person.language if person else None) or variants.mlist.language
+            rows.append(Row(delivery_id, sid, person.email if person else None,
+                            person.name if person else None, attempts,
                             variants.key(language, topics), language, topics,
-                            _reason(r, blocked)))
+                            _reason(person, subscription, blocked)))
         return rows
 
     def record(self, delivery_id: int, state: str, *, smtp_reply: str | None = None,
                last_error: str | None = None, sent_at: datetime | None = None,
                next_attempt_at: datetime | None = None) -> None:
+        """Commit an outcome now (after any outcome still held back by record_soon)."""
+        self.flush()
         self._cursor.execute(self._record_sql, (
             state, smtp_reply, last_error, self._when(sent_at) if sent_at else None,
             self._when(next_attempt_at) if next_attempt_at else None, delivery_id))
         self.open.discard(delivery_id)
+
+    def record_soon(self, delivery_id: int, state: str, **values) -> None:
+        """Hold an outcome until flush(), which the transport runs while it sends the next
+        envelope and before the next body: the database round trip overlaps the SMTP one,
+        and a crash can still repeat only one message. Every other way out of the batch
+        (record, release, the end) flushes first."""
+        self.flush()
+        self._held = (delivery_id, state, values)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            try:
+                self.record(held[0], held[1], **held[2])
+            except BaseException:
+                self._held = held   # still owed: the way out tries again
+                raise
 
     def close(self) -> None:
         self._cursor.close()
 
     def release(self, ids: list[int]) -> int:
         """Hand unsent rows back (the attempt did not happen, so it is not counted)."""
+        self.flush()
         ids = [i for i in ids if i in self.open]
         if ids:
             self.conn.execute(update(Delivery).where(Delivery.id.in_(ids),
@@ -205,16 +233,24 @@ class Ledger:
         self._renewed = clock
 
 
-def _reason(r, blocked: set[str]) -> str | None:
-    if r.subscriber_id is None or r.email is None:
+def _reason(person, subscription, blocked: set[str]) -> str | None:
+    if person is None or not person.email:
         return "the subscriber was erased"
-    if r.status != SubscriberStatus.CONFIRMED:
-        return f"the subscriber is {r.status}"
-    if not r.active:
+    if person.status != SubscriberStatus.CONFIRMED:
+        return f"the subscriber is {person.status}"
+    if subscription is None or not subscription.active:
         return "no longer subscribed to this list"
-    if email_hash(r.email) in blocked:
+    if email_hash(person.email) in blocked:
         return "on the suppression list"
     return None
+
+
+def one_of(conn, column, values: list):
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter instead of hundreds,
+    so the statement is the same text every time (cached, prepared)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(cast(literal(list(values)), ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _cheap_commits(conn, dialect: str) -> str | None:
@@ -230,7 +266,7 @@ def _cheap_commits(conn, dialect: str) -> str | None:
 
 
 @contextmanager
-def lease_engine(settings: Settings, ids: list[int], now: datetime,
+def lease_engine(settings: Settings, claimed: list[tuple[int, int | None, int]], now: datetime,
                  lease: timedelta) -> Iterator[Ledger]:
     """A Ledger on one connection for the batch, whose commits do not wait for the disk:
     asynchronous commit on PostgreSQL, synchronous=NORMAL under WAL on SQLite. Either is
@@ -242,13 +278,13 @@ def lease_engine(settings: Settings, ids: list[int], now: datetime,
     engine = get_engine(settings.effective_database_url)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         undo = _cheap_commits(conn, engine.dialect.name)
-        ledger = Ledger(conn, ids, now, lease)
+        ledger = Ledger(conn, claimed, now, lease)
         try:
             yield ledger
         finally:
             try:
+                ledger.release(list(ledger.open))   # flushes a held outcome first
                 ledger.close()
-                ledger.release(list(ledger.open))
                 if undo:
                     conn.exec_driver_sql(undo)
                     conn.commit()
@@ -278,14 +314,15 @@ def due_count(settings: Settings, edition_id: int, now: datetime | None = None) 
 
 
 def claim_batch(settings: Settings, edition_id: int, limit: int, now: datetime,
-                lease: timedelta) -> list[int]:
+                lease: timedelta) -> list[tuple[int, int | None, int]]:
     """Atomically take up to `limit` due rows: one UPDATE … WHERE id IN (SELECT … due …).
     On PostgreSQL the inner SELECT is FOR UPDATE SKIP LOCKED, so concurrent senders split
     the rows between them instead of queueing on each other; SQLite has one writer at a
     time, which makes the statement atomic there."""
     engine = get_engine(settings.effective_database_url)
-    pick = (select(Delivery.id).where(Delivery.edition_id == edition_id, due(now))
-            .order_by(Delivery.id).limit(limit))
+    # No ORDER BY: sorting every due row to take the first `limit` makes each claim cost
+    # the size of what is left (quadratic over an edition); any `limit` due rows will do.
+    pick = select(Delivery.id).where(Delivery.edition_id == edition_id, due(now)).limit(limit)
     if engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     with engine.begin() as conn:
@@ -293,8 +330,8 @@ def claim_batch(settings: Settings, edition_id: int, limit: int, now: datetime,
             update(Delivery).where(Delivery.id.in_(pick.scalar_subquery()), due(now))
             .values(state=DeliveryState.CLAIMED, lease_until=now + lease,
                     attempts=Delivery.attempts + 1)
-            .returning(Delivery.id)).scalars().all()
-    return sorted(ids)
+            .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts)).all()
+    return sorted(tuple(row) for row in ids)
 
 
 @dataclass
@@ -342,7 +379,8 @@ def send_claimed(settings: Settings, variants: Variants, ledger: Ledger, transpo
             continue
         try:
             message = variants.build(row.variant, row.subscriber_id, row.email, row.name)
-            reply = transport.send(variants.envelope_from, row.email, message)
+            reply = transport.send(variants.envelope_from, row.email, message,
+                                   meanwhile=ledger.flush)
         except TransportDown as exc:
             report.released += ledger.release([r.id for r in rows[index:]])
             report.error = str(exc)
@@ -355,8 +393,9 @@ def send_claimed(settings: Settings, variants: Variants, ledger: Ledger, transpo
             ledger.record(row.id, DeliveryState.FAILED, last_error=str(exc))
             report.failed += 1
         else:
-            ledger.record(row.id, DeliveryState.SENT, smtp_reply=reply, sent_at=utcnow())
+            ledger.record_soon(row.id, DeliveryState.SENT, smtp_reply=reply, sent_at=utcnow())
             report.sent += 1
+    ledger.flush()
 
 
 def _rejected(settings: Settings, ledger, row, exc: MailRejected, report: BatchReport) -> None:

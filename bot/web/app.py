@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from bot import __version__
+from bot import __version__, broker
 from bot.config import Settings, get_settings
 from bot.store.db import get_engine
 from bot.web import hooks
@@ -19,7 +19,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        checks = {"database": _check_database(app.state.settings)}
+        # A sync endpoint: FastAPI runs it in a thread, so a slow broker blocks no one.
+        settings = app.state.settings
+        checks = {"database": _check_database(settings), "broker": broker.check(settings)}
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "failing", **checks},
                             status_code=200 if ok else 503)

@@ -1,0 +1,156 @@
+"""The email half of a dispatch tick: digests whose list schedule has come, and editions
+with deliveries to (re)send. Plain queries over the rows bot.services.digests writes.
+
+A list's due slot is the latest run of its schedule (in the list's time zone, see
+bot.domain.schedules) that is not later than now and later than both the list's creation
+and its last edition. Only the latest: a digest missed while everything was down goes out
+once on recovery, not once per missed run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.domain.schedules import next_run, parse_schedule
+from bot.errors import BadInput
+from bot.services import digests
+from bot.services.sending import due
+from bot.store.db import session_scope
+from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
+
+log = logging.getLogger(__name__)
+
+# A schedule is daily or weekly: its latest run lies within the last eight days.
+LOOK_BACK = timedelta(days=8)
+# A large edition fans out in at most this many batch messages per tick; a backlog is
+# re-found by the next ticks (each batch claims its own rows).
+MAX_BATCH_MESSAGES = 50
+
+
+def latest_slot(schedule_text: str, tz: str, after: datetime, now: datetime) -> datetime | None:
+    """The latest run of the schedule in (after, now], or None."""
+    schedule = parse_schedule(schedule_text)
+    slot, candidate = None, next_run(schedule, max(after, now - LOOK_BACK), tz)
+    while candidate <= now:
+        slot, candidate = candidate, next_run(schedule, candidate, tz)
+    return slot
+
+
+def due_editions(session: Session, now: datetime) -> list[tuple[int, datetime]]:
+    """(list id, slot) for every scheduled list whose next digest is due."""
+    last = (select(Edition.list_id, func.max(Edition.scheduled_for).label("last"))
+            .where(Edition.status != EditionStatus.PREVIEW).group_by(Edition.list_id).subquery())
+    rows = session.execute(
+        select(MailingList.id, MailingList.schedule, MailingList.timezone,
+               MailingList.created_at, last.c.last)
+        .outerjoin(last, last.c.list_id == MailingList.id)
+        .where(MailingList.schedule.is_not(None))).all()
+    due = []
+    for list_id, schedule, tz, created, previous in rows:
+        try:
+            slot = latest_slot(schedule, tz or "UTC", max(created, previous or created), now)
+        except BadInput as exc:  # a schedule edited by hand into nonsense: say so, go on
+            log.warning("list %s: %s", list_id, exc)
+            continue
+        if slot is not None:
+            due.append((list_id, slot))
+    return due
+
+
+def due_batches(session: Session, settings: Settings, now: datetime) -> list[tuple[int, datetime, int]]:
+    """(edition id, due key, messages) for editions with deliveries to send now.
+
+    The due key is the newest moment a row of the edition became due (pending rows: when
+    the edition was made; deferred rows: their retry time; claims: their lease's end), so
+    the edition is enqueued again when more of it falls due (a 421's retry time comes, a
+    dead worker's lease runs out), not on every tick while its batches are in the queue."""
+    open_editions = (EditionStatus.PENDING, EditionStatus.SENDING)
+    due_at = func.max(case((Delivery.state == DeliveryState.DEFERRED, Delivery.next_attempt_at),
+                           (Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until),
+                           else_=Edition.created_at))
+    rows = session.execute(
+        select(Edition.id, Edition.status, Edition.created_at, func.count(Delivery.id), due_at)
+        .outerjoin(Delivery, and_(Delivery.edition_id == Edition.id, due(now)))
+        .where(Edition.status.in_(open_editions))
+        .group_by(Edition.id, Edition.status, Edition.created_at)).all()
+    batches = []
+    for edition_id, status, created, due_rows, newest in rows:
+        if status == EditionStatus.PENDING and not due_rows:
+            # Built but its deliveries not created yet (the build task died in between):
+            # a batch task creates them first.
+            batches.append((edition_id, created, 1))
+        elif due_rows:
+            messages = min(MAX_BATCH_MESSAGES, math.ceil(due_rows / settings.batch_size))
+            batches.append((edition_id, newest, messages))
+    return batches
+
+
+def find_email_work(settings: Settings, now: datetime):
+    with session_scope(settings.effective_database_url) as session:
+        return due_editions(session, now), due_batches(session, settings, now)
+
+
+def unsettled_deliveries(settings: Settings, edition_ids: list[int],
+                         builds: list[tuple[int, datetime]]) -> int:
+    """Work of this tick's email tasks not done yet: editions not built, deliveries not
+    created, or rows pending or claimed. Deferred rows wait for their time: done for now."""
+    with session_scope(settings.effective_database_url) as session:
+        for list_id, slot in builds:
+            edition = session.scalar(select(Edition).where(Edition.list_id == list_id,
+                                                           Edition.scheduled_for == slot))
+            if edition is None:
+                return 1
+            edition_ids = edition_ids + [edition.id]
+        if not edition_ids:
+            return 0
+        waiting = session.scalar(select(func.count(Edition.id)).where(
+            Edition.id.in_(edition_ids), Edition.status == EditionStatus.PENDING)) or 0
+        return waiting + (session.scalar(select(func.count(Delivery.id)).where(
+            Delivery.edition_id.in_(edition_ids),
+            Delivery.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED)))) or 0)
+
+
+# -- What the email tasks call ----------------------------------------------------------------
+
+
+def batches_for(settings: Settings, due_rows: int) -> int:
+    return min(MAX_BATCH_MESSAGES, math.ceil(due_rows / settings.batch_size))
+
+
+def build_scheduled(settings: Settings, list_id: int, slot: datetime,
+                    now: datetime) -> tuple[int | None, int]:
+    """Build the list's edition for `slot` (a second build of the same slot changes
+    nothing) and create its deliveries. (edition id or None when skipped, rows due)."""
+    with session_scope(settings.effective_database_url) as session:
+        mlist = session.get(MailingList, list_id)
+        if mlist is None:
+            raise BadInput(f"no mailing list with id {list_id}")
+        name = mlist.name
+    edition_id = digests.build_edition(settings, name, scheduled_for=slot, now=now)
+    if edition_id is None:
+        return None, 0
+    digests.create_deliveries(settings, edition_id)  # 0 unless the edition is pending/sending
+    return edition_id, digests.due_count(settings, edition_id, now)
+
+
+def deliver_one_batch(settings: Settings, edition_id: int) -> digests.BatchReport:
+    """One batch over a transport of its own. An edition whose deliveries were not created
+    yet (its build task died half-way) gets them first: create_deliveries is idempotent."""
+    from bot.mail.transport import build_transport
+
+    with session_scope(settings.effective_database_url) as session:
+        edition = session.get(Edition, edition_id)
+        pending = edition is not None and edition.status == EditionStatus.PENDING
+    if pending:
+        digests.create_deliveries(settings, edition_id)
+    transport = build_transport(settings)
+    try:
+        return digests.deliver_batch(settings, edition_id, transport=transport)
+    finally:
+        transport.close()

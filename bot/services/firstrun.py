@@ -1,0 +1,90 @@
+"""The first `pressbot run` on a fresh data folder: something to show.
+
+Only when the database has no sources yet: one outbox account per platform (only for
+platforms with no credentials configured, so nothing real is ever posted from the
+examples), then the repository's examples/ are ingested, then, with no SMTP server
+configured (so the digest can only reach the outbox), a "news" list with one demo reader
+and its first edition, which the worker delivers. The accounts come first because an
+account only shares articles first seen after it was added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.domain.snippets import PLATFORMS
+from bot.services import digests, shares, subscribers
+from bot.services.ingest import ingest_targets
+from bot.services.reports import IngestReport
+from bot.social.factory import REQUIRED
+from bot.store.db import session_scope
+from bot.store.mailing import MailingList
+from bot.store.models import SocialAccount, Source, utcnow
+
+EXAMPLES = PROJECT_ROOT / "examples"
+DEMO_LIST = "news"
+DEMO_READER = "reader@example.org"   # example.org: a domain reserved for examples
+
+
+@dataclass
+class FirstRun:
+    accounts: list[str] = field(default_factory=list)
+    ingest: IngestReport | None = None
+    edition: int | None = None       # the demo list's first edition, if one was built
+    note: str | None = None
+
+
+def is_fresh(settings: Settings) -> bool:
+    with session_scope(settings.effective_database_url) as session:
+        return session.scalar(select(Source.id).limit(1)) is None
+
+
+def first_run(settings: Settings, examples: Path = EXAMPLES) -> FirstRun | None:
+    """Seed a fresh database; None when it already has sources (nothing is touched)."""
+    if not is_fresh(settings):
+        return None
+    result = FirstRun()
+    if not examples.is_dir():
+        result.note = f"no examples folder at {examples}: nothing to ingest"
+        return result
+    result.accounts = _outbox_accounts(settings)
+    targets = [str(examples)] + [str(p) for p in sorted(examples.glob("*.xml"))]
+    result.ingest = ingest_targets(settings, targets)
+    result.edition = _demo_digest(settings)
+    return result
+
+
+def _demo_digest(settings: Settings) -> int | None:
+    if settings.smtp_url:
+        return None  # a real server: no demo reader gets mail from us
+    with session_scope(settings.effective_database_url) as session:
+        if session.scalar(select(MailingList.id).limit(1)) is not None:
+            return None
+    subscribers.add_list(settings, DEMO_LIST, title=f"{settings.site_name} daily digest",
+                         from_email="newsroom@example.org", from_name=settings.site_name,
+                         schedule="daily 07:00", timezone=settings.timezone)
+    subscribers.add_confirmed(settings, DEMO_READER, DEMO_LIST, name="Demo Reader",
+                              method="cli", origin="pressbot run (first run)")
+    # Its first edition now, rather than at tomorrow's 07:00; the worker delivers it.
+    now = utcnow()
+    return digests.build_edition(settings, DEMO_LIST, now=now,
+                                 scheduled_for=now.replace(second=0, microsecond=0))
+
+
+def _outbox_accounts(settings: Settings) -> list[str]:
+    with session_scope(settings.effective_database_url) as session:
+        if session.scalar(select(SocialAccount.id).limit(1)) is not None:
+            return []  # the editors chose their accounts already
+    added = []
+    for platform in PLATFORMS:
+        configured = settings.platform_credentials(platform)
+        if all(configured.get(key) for key in REQUIRED[platform]):
+            continue  # this one would really post: no demo posts there
+        name = f"outbox-{platform}"
+        shares.add_account(settings, name, platform)
+        added.append(name)
+    return added
