@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bot.cli.common import app, err, fail, out, settings_with_schema
 from bot.errors import BadInput, PressbotError
-from bot.services import digests
+from bot.services import digests, previews
 from bot.store.mailing import EditionStatus
 from bot.store.models import utcnow
 
@@ -35,7 +35,7 @@ def digest_render(
     (a preview of the current articles when no edition is waiting)."""
     settings = settings_with_schema()
     try:
-        message, edition_id = digests.render_for(settings, to, list_name)
+        message, edition_id = previews.render_for(settings, to, list_name)
     except BadInput as exc:
         fail(str(exc))
     except PressbotError as exc:
@@ -58,7 +58,7 @@ def digest_preview(
     """Write the list's next digest as HTML to the data folder and open it."""
     settings = settings_with_schema()
     try:
-        path = digests.preview_file(settings, list_name)
+        path = previews.preview_file(settings, list_name)
     except BadInput as exc:
         fail(str(exc))
     except PressbotError as exc:

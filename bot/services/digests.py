@@ -28,9 +28,7 @@ from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
 from bot.mail.transport import Transport, build_transport
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
-from bot.services.sending import (BatchReport, Variants, claim_batch, lease_engine, one_of,
-                                  send_claimed)
-from bot.services.sending import due_count  # noqa: F401  (part of this module's API)
+from bot.services.sending import BatchReport, Variants, due, lease_engine, one_of, send_claimed
 from bot.store.db import get_engine, session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
                                Subscriber, SubscriberStatus, Subscription, Suppression)
@@ -176,7 +174,10 @@ def _check_render(settings: Settings, mlist: MailingList, edition: Edition) -> N
         rendered = render_digest(edition.content, ListInfo.from_model(mlist),
                                  settings_view=site_view(settings))
     except PermanentError as exc:
-        edition.status, edition.error = EditionStatus.FAILED, str(exc)
+        # A preview keeps its status (it was never going out); its error says what broke.
+        if edition.status != EditionStatus.PREVIEW:
+            edition.status = EditionStatus.FAILED
+        edition.error = str(exc)
         return
     edition.subject = rendered.subject
 
@@ -276,6 +277,33 @@ def create_deliveries(settings: Settings, edition_id: int) -> int:
     return count
 
 
+def due_count(settings: Settings, edition_id: int, now: datetime | None = None) -> int:
+    with session_scope(settings.effective_database_url) as session:
+        return session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.edition_id == edition_id, due(now or utcnow()))) or 0
+
+
+def claim_batch(settings: Settings, edition_id: int, limit: int, now: datetime,
+                lease: timedelta) -> list[tuple[int, int | None, int]]:
+    """Atomically take up to `limit` due rows: one UPDATE … WHERE id IN (SELECT … due …).
+    On PostgreSQL the inner SELECT is FOR UPDATE SKIP LOCKED, so concurrent senders split
+    the rows between them instead of queueing on each other; SQLite has one writer at a
+    time, which makes the statement atomic there."""
+    engine = get_engine(settings.effective_database_url)
+    # No ORDER BY: sorting every due row to take the first `limit` makes each claim cost
+    # the size of what is left (quadratic over an edition); any `limit` due rows will do.
+    pick = select(Delivery.id).where(Delivery.edition_id == edition_id, due(now)).limit(limit)
+    if engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    with engine.begin() as conn:
+        ids = conn.execute(
+            update(Delivery).where(Delivery.id.in_(pick.scalar_subquery()), due(now))
+            .values(state=DeliveryState.CLAIMED, lease_until=now + lease,
+                    attempts=Delivery.attempts + 1)
+            .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts)).all()
+    return sorted(tuple(row) for row in ids)
+
+
 def deliver_batch(settings: Settings, edition_id: int, *, transport: Transport,
                   limit: int | None = None, now: datetime | None = None,
                   lease: timedelta | None = None, variants: Variants | None = None) -> BatchReport:
@@ -323,7 +351,6 @@ def send_edition(settings: Settings, edition_id: int, *, transport: Transport | 
             report = deliver_batch(settings, edition_id, transport=transport, now=now,
                                    lease=lease, variants=variants)
             total.add(report)
-            total.suppressed_addresses += report.suppressed_addresses
             if progress:
                 progress(report)
             if not report.claimed or report.error:
@@ -353,70 +380,3 @@ def list_deliveries(settings: Settings, failed_only: bool = False, *,
                  "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
                  "sent_at": d.sent_at.isoformat() if d.sent_at else None}
                 for d, email, name in session.execute(query)]
-
-
-# -- Looking at a digest before it goes out -------------------------------------------------------
-
-
-def _current_edition(settings: Settings, list_name: str | None, now: datetime) -> tuple[int, int]:
-    """(list id, edition id): the list's edition waiting to go out, else a fresh preview."""
-    with session_scope(settings.effective_database_url) as session:
-        mlist = get_list(session, list_name)
-        list_id, name = mlist.id, mlist.name
-        pending = session.scalar(select(Edition.id).where(
-            Edition.list_id == list_id,
-            Edition.status.in_((EditionStatus.PENDING, EditionStatus.SENDING)))
-            .order_by(Edition.id.desc()).limit(1))
-    if pending is None:
-        pending = build_edition(settings, name, scheduled_for=now, now=now, preview=True)
-    info = edition_info(settings, pending)
-    if info["status"] == EditionStatus.FAILED:
-        raise PermanentError(info["error"] or f"edition {pending} failed")
-    return list_id, pending
-
-
-def render_for(settings: Settings, email: str, list_name: str | None = None, *,
-               now: datetime | None = None) -> tuple[bytes, int]:
-    """`pressbot digest render`: the complete message `email` would get from the list's
-    pending edition (or a preview of the current articles), exactly as it would be sent.
-    Raises BadInput when the address is not subscribed to that list."""
-    from bot.domain.addresses import normalize_email
-
-    now = now or utcnow()
-    normalized = normalize_email(email)
-    list_id, edition_id = _current_edition(settings, list_name, now)
-    with session_scope(settings.effective_database_url) as session:
-        found = session.execute(
-            select(Subscriber, Subscription).join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(func.lower(Subscriber.email) == normalized.lower(),
-                   Subscription.list_id == list_id)).first()
-    if found is None or not found[1].active:
-        raise BadInput(f"--to: {email} is not subscribed to this list "
-                       f"(see `pressbot subscribers show {email}`)")
-    subscriber, subscription = found
-    variants = Variants(settings, edition_id, previewing=True)
-    variants.load()
-    language = subscriber.language or variants.mlist.language
-    key = variants.key(language, subscription.topics or ())
-    variants.prepare({key: (language, tuple(subscription.topics or ()))})
-    return variants.build(key, subscriber.id, subscriber.email, subscriber.name), edition_id
-
-
-def preview_file(settings: Settings, list_name: str | None = None, *,
-                 now: datetime | None = None):
-    """`pressbot digest preview`: the list's own variant as an HTML file in the data
-    folder, personal links pointing nowhere. Returns its path."""
-    from bot.newsletter.render import ELSE, END, IF_NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
-    import re
-
-    list_id, edition_id = _current_edition(settings, list_name, now or utcnow())
-    variants = Variants(settings, edition_id, previewing=True)
-    variants.load()
-    rendered = render_digest(variants.content, variants.mlist, settings_view=site_view(settings))
-    html = re.sub(re.escape(IF_NAME) + ".*?" + re.escape(ELSE) + "(.*?)" + re.escape(END),
-                  r"\1", rendered.html, flags=re.S)
-    html = html.replace(UNSUBSCRIBE_URL, "#unsubscribe").replace(PREFERENCES_URL, "#preferences")
-    path = settings.ensure_home() / "previews" / f"{variants.mlist.name}-edition-{edition_id}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path

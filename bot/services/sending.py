@@ -6,12 +6,12 @@ holds a batch's claim and records each outcome the moment the server has answere
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from time import monotonic
 from typing import Iterator
 
-from sqlalchemy import and_, any_, cast, func, literal, or_, select, text, update
+from sqlalchemy import and_, any_, cast, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.config import Settings
@@ -81,8 +81,7 @@ class Variants:
         for key, (language, topics) in wanted.items():
             if key in self._prepared:
                 continue
-            mlist = self.mlist if language == self.mlist.language else \
-                ListInfo(**{**self.mlist.__dict__, "language": language})
+            mlist = replace(self.mlist, language=language)
             rendered = render_digest(self.content, mlist, topics=topics,
                                      settings_view=SiteInfo.from_settings(self.settings))
             self._prepared[key] = prepare(
@@ -297,7 +296,7 @@ def wanted_variants(rows: list[Row]) -> dict[str, tuple[str, tuple[str, ...]]]:
     return {r.variant: (r.language, r.topics) for r in rows if r.sendable}
 
 
-# -- Claiming and sending ------------------------------------------------------------------------
+# -- Sending a claimed batch ---------------------------------------------------------------------
 
 
 def due(now: datetime):
@@ -305,33 +304,6 @@ def due(now: datetime):
     return or_(Delivery.state == DeliveryState.PENDING,
                and_(Delivery.state == DeliveryState.DEFERRED, Delivery.next_attempt_at <= now),
                and_(Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until < now))
-
-
-def due_count(settings: Settings, edition_id: int, now: datetime | None = None) -> int:
-    with session_scope(settings.effective_database_url) as session:
-        return session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.edition_id == edition_id, due(now or utcnow()))) or 0
-
-
-def claim_batch(settings: Settings, edition_id: int, limit: int, now: datetime,
-                lease: timedelta) -> list[tuple[int, int | None, int]]:
-    """Atomically take up to `limit` due rows: one UPDATE … WHERE id IN (SELECT … due …).
-    On PostgreSQL the inner SELECT is FOR UPDATE SKIP LOCKED, so concurrent senders split
-    the rows between them instead of queueing on each other; SQLite has one writer at a
-    time, which makes the statement atomic there."""
-    engine = get_engine(settings.effective_database_url)
-    # No ORDER BY: sorting every due row to take the first `limit` makes each claim cost
-    # the size of what is left (quadratic over an edition); any `limit` due rows will do.
-    pick = select(Delivery.id).where(Delivery.edition_id == edition_id, due(now)).limit(limit)
-    if engine.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    with engine.begin() as conn:
-        ids = conn.execute(
-            update(Delivery).where(Delivery.id.in_(pick.scalar_subquery()), due(now))
-            .values(state=DeliveryState.CLAIMED, lease_until=now + lease,
-                    attempts=Delivery.attempts + 1)
-            .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts)).all()
-    return sorted(tuple(row) for row in ids)
 
 
 @dataclass
@@ -350,6 +322,7 @@ class BatchReport:
             if f.type in ("int", int):
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.error = other.error or self.error
+        self.suppressed_addresses += other.suppressed_addresses
 
 
 def _retry_at(now: datetime, attempts: int, asked: float | None) -> datetime:

@@ -1,0 +1,259 @@
+"""Digest sending: N confirmed subscribers in PostgreSQL, a 10-article edition, delivered to
+Postfix's smtp-sink on loopback.
+
+Reports, in one run:
+  (a) pressbot's send (claim, render once per variant, build, SMTP, record per message), in
+      messages/s, and its peak RSS, each size in a fresh process;
+  (b) the limit: one pre-built message replayed over one reused smtplib connection;
+  (c) the naive pipeline on a sample: per recipient Jinja render + premailer + EmailMessage,
+      sent over one reused connection.
+Targets (issue 3): (a) ≥ 0.6 × (b); (a) ≥ 20 × (c); peak RSS ≤ 250 MB and flat (≤ +10 %)
+from 10,000 to 100,000 subscribers.
+
+    apt-get install postfix      # for /usr/sbin/smtp-sink only; the daemon is never started
+    .venv/bin/python bench/digest_send.py [--sizes 10000,100000] [--replay 20000] [--naive 300]
+                                          [--database-url postgresql+psycopg://…/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.domain.articles import ArticleDraft  # noqa: E402
+from bot.services import digests, subscribers  # noqa: E402
+from bot.store import db  # noqa: E402
+from bot.store.articles import store_drafts  # noqa: E402
+from bot.store.mailing import Subscriber, SubscriberStatus, Subscription  # noqa: E402
+from bot.store.models import Source, SourceKind  # noqa: E402
+
+SINK = "/usr/sbin/smtp-sink"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+FROM = "news@gazette.example.org"
+SUMMARY = ("The council met on Tuesday to discuss the budget for the coming year; members argued "
+           "over transport, housing and the state of the harbour and its ferries.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    # -u: smtp-sink refuses to run as root without a user to switch to.
+    sink = subprocess.Popen([SINK, "-u", "postfix", f"127.0.0.1:{port}", "1024"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return sink
+        except OSError:
+            time.sleep(0.05)
+    sink.kill()
+    raise SystemExit("smtp-sink did not start")
+
+
+def schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def schema_for(n: int) -> str:
+    return f"bench_digest_{n}"
+
+
+def reset_schema(base_url: str, schema: str, create: bool) -> None:
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if create:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+
+
+def prepare_database(base_url: str, n: int, home: Path) -> str:
+    """A fresh schema with one list, n confirmed subscribers and 10 new articles. No
+    ANALYZE afterwards, on purpose: a send right after a big import meets stale planner
+    statistics, and has to be fast anyway."""
+    schema = schema_for(n)
+    reset_schema(base_url, schema, create=True)
+    url = schema_url(base_url, schema)
+    db.upgrade(url)
+    settings = Settings(home=home, database_url=url)
+    subscribers.add_list(settings, "morning", title="The Morning Gazette", from_email=FROM,
+                         from_name="Gazette", schedule="daily 07:00", timezone="Europe/Paris")
+    now = datetime.now(timezone.utc)
+    engine = db.get_engine(url)
+    with engine.begin() as conn:
+        for start in range(0, n, 10_000):
+            conn.execute(insert(Subscriber), [
+                {"email": f"reader{i:06d}@example.net", "name": f"Reader {i}",
+                 "status": SubscriberStatus.CONFIRMED, "created_at": now, "confirmed_at": now}
+                for i in range(start, min(n, start + 10_000))])
+        ids = conn.execute(select(Subscriber.id).order_by(Subscriber.id)).scalars().all()
+        for start in range(0, n, 10_000):
+            conn.execute(insert(Subscription), [
+                {"subscriber_id": i, "list_id": 1, "topics": [], "active": True, "created_at": now}
+                for i in ids[start:start + 10_000]])
+        del ids
+    with db.session_scope(url) as s:
+        source = Source(kind=SourceKind.FEED, url="bench:feed", poll_interval=900, failure_count=0)
+        s.add(source)
+        s.flush()
+        drafts = [ArticleDraft(title=f"Story {i}: the harbour ferry runs again after the storm",
+                               url=f"https://gazette.example.org/city/{i}", guid=f"g{i}",
+                               summary=SUMMARY, categories=(("City", "Politics", "Sport")[i % 3],),
+                               image=f"https://gazette.example.org/img/{i}.jpg",
+                               published=now - timedelta(hours=i + 1), language="en")
+                  for i in range(10)]
+        store_drafts(s, source, drafts, now=now - timedelta(hours=1))
+    db.dispose_engines()
+    return url
+
+
+def peak_rss_mb() -> float:
+    """VmHWM, this process image's own high-water mark. Not getrusage's ru_maxrss: Linux
+    carries that over exec from the forking parent, so a child started by a parent that had
+    just built 100,000 subscribers would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_send(url: str, home: str, port: int) -> None:
+    """In a process of its own, so that its peak RSS is the send's alone."""
+    settings = Settings(home=Path(home), database_url=url, smtp_url=f"smtp://127.0.0.1:{port}")
+    now = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    edition_id = digests.build_edition(settings, "morning", scheduled_for=now, now=now)
+    rows = digests.create_deliveries(settings, edition_id)
+    created = time.perf_counter()
+    rss_created = peak_rss_mb()
+    report = digests.send_edition(settings, edition_id)
+    done = time.perf_counter()
+    assert report.sent == rows, report
+    print(json.dumps({"rows": rows, "prepare_s": created - started, "send_s": done - created,
+                      "rate": rows / (done - created), "rss_created_mb": rss_created,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+def run_child(url: str, home: Path, port: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", url, str(home), str(port)],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the send failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one_message(url: str, home: Path) -> tuple[bytes, dict, object, object]:
+    """A real digest message (as pressbot builds it), the edition's content, list and site."""
+    from bot.newsletter.render import SiteInfo
+    from bot.services.sending import Variants
+
+    settings = Settings(home=home, database_url=url)
+    now = datetime.now(timezone.utc)
+    edition_id = digests.build_edition(settings, "morning", scheduled_for=now, now=now, preview=True)
+    variants = Variants(settings, edition_id, previewing=True)
+    variants.load()
+    key = variants.key("en", ())
+    variants.prepare({key: ("en", ())})
+    message = variants.build(key, 1, "reader000001@example.net", "Reader 1")
+    return message, variants.content, variants.mlist, SiteInfo.from_settings(settings)
+
+
+def replay(port: int, message: bytes, n: int) -> float:
+    conn = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(n):
+        conn.sendmail(FROM, f"reader{i:06d}@example.net", message)
+    elapsed = time.perf_counter() - started
+    conn.quit()
+    return n / elapsed
+
+
+def naive(port: int, content: dict, mlist, site, n: int) -> float:
+    """What pressbot does not do: everything per recipient."""
+    from bot.newsletter.render import render_digest
+
+    conn = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(n):
+        rendered = render_digest(content, mlist, settings_view=site)
+        msg = EmailMessage()
+        msg["From"], msg["To"] = f"Gazette <{FROM}>", f"Reader {i} <reader{i:06d}@example.net>"
+        msg["Subject"], msg["Date"] = rendered.subject, format_datetime(datetime.now(timezone.utc))
+        msg["Message-ID"] = make_msgid(domain="gazette.example.org")
+        msg["List-Unsubscribe"] = f"<https://news.example.org/unsubscribe/{i}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_content(rendered.text)
+        msg.add_alternative(rendered.html, subtype="html")
+        conn.sendmail(FROM, f"reader{i:06d}@example.net", msg.as_bytes())
+    elapsed = time.perf_counter() - started
+    conn.quit()
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--replay", type=int, default=20_000)
+    parser.add_argument("--naive", type=int, default=300)
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_send(args.child[0], args.child[1], int(args.child[2]))
+        return
+    import tempfile
+
+    port = free_port()
+    sink = start_sink(port)
+    results = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in (int(s) for s in args.sizes.split(",")):
+                home = Path(tmp) / f"home{n}"
+                url = prepare_database(args.database_url, n, home)
+                results[n] = run_child(url, home, port)
+                print(f"(a) pressbot, {n:,} subscribers: {results[n]['rate']:,.0f} msg/s "
+                      f"(creating the rows: {results[n]['prepare_s']:.1f} s), "
+                      f"peak RSS {results[n]['peak_rss_mb']:.0f} MB "
+                      f"({results[n]['rss_created_mb']:.0f} MB before sending)", flush=True)
+            message, content, mlist, site = one_message(url, home)
+            limit = replay(port, message, args.replay)
+            print(f"(b) replay of one {len(message):,}-byte message: {limit:,.0f} msg/s", flush=True)
+            slow = naive(port, content, mlist, site, args.naive)
+            print(f"(c) naive per-recipient pipeline: {slow:,.1f} msg/s", flush=True)
+    finally:
+        sink.terminate()
+        sink.wait(10)
+        db.dispose_engines()
+        for n in results:
+            reset_schema(args.database_url, schema_for(n), create=False)
+    largest = results[max(results)]
+    smallest = results[min(results)]
+    print(f"\n(a)/(b) = {largest['rate'] / limit:.2f} (target ≥ 0.6); "
+          f"(a)/(c) = {largest['rate'] / slow:.0f} (target ≥ 20); "
+          f"RSS {smallest['peak_rss_mb']:.0f} → {largest['peak_rss_mb']:.0f} MB "
+          f"({(largest['peak_rss_mb'] / smallest['peak_rss_mb'] - 1) * 100:+.0f} %; target ≤ 250 MB, ≤ +10 %)")
+
+
+if __name__ == "__main__":
+    main()
