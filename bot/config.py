@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_backoff: int = 24 * 3600     # a failing source is still tried at least daily
 
     templates_dir: Path = PROJECT_ROOT / "templates"
+    # Read only so `digest preview` knows whether a browser can show a page: a browser
+    # without a display would be a text one taking over the terminal.
+    display: str | None = Field(default=None, validation_alias=AliasChoices("DISPLAY", "WAYLAND_DISPLAY"))
 
     # Email. Unset SMTP URL: messages go to the outbox (PRESSBOT_HOME/outbox/email/*.eml).
     smtp_url: str | None = None              # smtp://user:pass@host:587 (STARTTLS) or smtps://…

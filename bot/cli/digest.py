@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import webbrowser
 from datetime import timedelta
 from pathlib import Path
@@ -45,11 +44,6 @@ def digest_render(
     err.print(f"edition {edition_id}: {len(message):,} bytes written to {out_file}", highlight=False)
 
 
-def _can_show() -> bool:
-    # A browser without a display would be a text one taking over the terminal.
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 @digest_app.command("preview")
 def digest_preview(
     list_name: Optional[str] = typer.Option(None, "--list", help="The list (default: the only one)."),
@@ -64,7 +58,7 @@ def digest_preview(
     except PressbotError as exc:
         fail(str(exc), 1)
     out.print(str(path), highlight=False, soft_wrap=True)
-    if open_browser and _can_show():
+    if open_browser and settings.display:
         webbrowser.open(path.resolve().as_uri())
 
 
