@@ -84,13 +84,15 @@ class ListInfo:
     from_email: str = ""
     reply_to: str | None = None
     timezone: str = "UTC"
+    template: str = "digest"   # templates/email/<template>/{subject.txt,body.txt,body.html}
 
     @classmethod
     def from_model(cls, mlist: Any) -> ListInfo:
         """From a `bot.store.mailing.MailingList` (or anything with the same attributes)."""
         return cls(name=mlist.name, title=mlist.title, language=mlist.language or "en",
                    from_name=mlist.from_name, from_email=mlist.from_email,
-                   reply_to=mlist.reply_to, timezone=mlist.timezone or "UTC")
+                   reply_to=mlist.reply_to, timezone=mlist.timezone or "UTC",
+                   template=getattr(mlist, "template", None) or "digest")
 
 
 @dataclass(frozen=True)
@@ -333,9 +335,9 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
     ratio = 1.0   # inlined size / rendered size, learnt from the last premailer run
     while True:
         context = _digest_context(base, views[:keep], omitted)
-        subject = _one_line(_render(site, "email/digest/subject.txt", context, html=False))
+        subject = _one_line(_render(site, f"email/{mlist.template}/subject.txt", context, html=False))
         context["subject"] = subject
-        raw = _render(site, "email/digest/body.html", context, html=True)
+        raw = _render(site, f"email/{mlist.template}/body.html", context, html=True)
         # premailer is the slow step (~1 s on 300 KB): trim on the estimated size first,
         # and inline only a candidate that may fit.
         estimate = int(len(raw.encode("utf-8")) * ratio)
@@ -349,7 +351,7 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
             ratio = size / len(raw.encode("utf-8"))
             keep = _shrink(keep, size)
         omitted = len(views) - keep
-    text = _render(site, "email/digest/body.txt", context, html=False)
+    text = _render(site, f"email/{mlist.template}/body.txt", context, html=False)
     return RenderedEmail(subject, _tidy(text), html, len(views), omitted)
 
 

@@ -276,3 +276,17 @@ def test_confirmation_email_carries_the_confirm_link(language, words):
 def test_confirmation_refuses_a_non_http_link():
     with pytest.raises(render.PermanentError):
         render_confirmation(LISTS["en"], SITE, "javascript:alert(1)")
+
+
+def test_a_list_renders_with_its_own_template(tmp_path):
+    from dataclasses import replace
+
+    root = tmp_path / "templates"
+    shutil.copytree(render.DEFAULT_TEMPLATES_DIR / "email", root / "email")
+    shutil.copytree(root / "email" / "digest", root / "email" / "weekend")
+    (root / "email" / "weekend" / "subject.txt").write_text("Weekend edition: {{ list.title }}")
+    site = SiteInfo("Example News", "https://news.example.org", templates_dir=root)
+    weekend = replace(LISTS["en"], template="weekend")
+    assert render_digest(_snapshot(), weekend, settings_view=site).subject == "Weekend edition: Morning Brief"
+    assert render_digest(_snapshot(), LISTS["en"], settings_view=site).subject != \
+        "Weekend edition: Morning Brief"
