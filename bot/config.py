@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     smtp_url: str | None = None              # smtp://user:pass@host:587 (STARTTLS) or smtps://…
     smtp_timeout: float = 30.0
     send_rate: float = 0.0                   # messages per second per transport; 0: unlimited
+    # With REDIS_URL, send_rate is for all workers together (a token bucket in Redis).
+    shared_send_rate: bool = True
     batch_size: int = 500                    # deliveries claimed per batch
     unsubscribe_mailto: str | None = None    # adds mailto: to List-Unsubscribe when set
     dkim_domain: str | None = None

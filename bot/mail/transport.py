@@ -96,11 +96,15 @@ def _run(meanwhile: Meanwhile | None) -> None:
 class _Throttled:
     """A send rate in messages per second (0: unlimited), and the context manager."""
 
-    def __init__(self, rate: float = 0.0) -> None:
+    def __init__(self, rate: float = 0.0, limiter=None) -> None:
         self._interval = 1.0 / rate if rate and rate > 0 else 0.0
         self._next = 0.0
+        self._limiter = limiter  # shared by all workers (bot.services.ratelimit), if any
 
     def _throttle(self) -> None:
+        if self._limiter is not None:
+            self._limiter.acquire()
+            return
         if not self._interval:
             return
         now = time.monotonic()
@@ -110,7 +114,8 @@ class _Throttled:
         self._next = now + self._interval
 
     def close(self) -> None:
-        pass
+        if self._limiter is not None:
+            self._limiter.close()
 
     def __enter__(self):
         return self
@@ -169,8 +174,8 @@ class SmtpTransport(_Throttled):
     for every message until close()."""
 
     def __init__(self, url: str, *, timeout: float = 30.0, rate: float = 0.0,
-                 tls_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(rate)
+                 tls_context: ssl.SSLContext | None = None, limiter=None) -> None:
+        super().__init__(rate, limiter)
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise BadInput(f"PRESSBOT_SMTP_URL: expected smtp://host[:port] or smtps://…, "
@@ -311,6 +316,7 @@ class SmtpTransport(_Throttled):
             except (smtplib.SMTPException, OSError):
                 pass
         self._drop()
+        super().close()
 
 
 # -- Outbox ---------------------------------------------------------------------------------------
@@ -330,8 +336,8 @@ class OutboxTransport(_Throttled):
     retry replaces the file instead of adding one (written to a temporary file first and
     renamed, so a reader never sees half a message)."""
 
-    def __init__(self, folder: Path, *, rate: float = 0.0) -> None:
-        super().__init__(rate)
+    def __init__(self, folder: Path, *, rate: float = 0.0, limiter=None) -> None:
+        super().__init__(rate, limiter)
         self.folder = Path(folder)
 
     def send(self, from_addr: str, to_addr: str, message: bytes, *,
@@ -356,7 +362,12 @@ class OutboxTransport(_Throttled):
 
 def build_transport(settings: Settings) -> Transport:
     """The one factory: SMTP when PRESSBOT_SMTP_URL is set, else the outbox."""
+    from bot.services.ratelimit import shared_bucket  # with REDIS_URL: one rate for all workers
+
     if settings.smtp_url:
+        parts = urlsplit(settings.smtp_url)
         return SmtpTransport(settings.smtp_url, timeout=settings.smtp_timeout,
-                             rate=settings.send_rate)
-    return OutboxTransport(settings.home / "outbox" / "email", rate=settings.send_rate)
+                             rate=settings.send_rate,
+                             limiter=shared_bucket(settings, f"smtp:{parts.hostname}:{parts.port}"))
+    return OutboxTransport(settings.home / "outbox" / "email", rate=settings.send_rate,
+                           limiter=shared_bucket(settings, "outbox"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -39,6 +40,7 @@ class RecordingHandler:
         self.keep_content = keep_content
         self.pipelining = pipelining
         self.messages: list[Received] = []        # accepted (answered 250)
+        self.accepted_at: list[float] = []        # time.monotonic() of each, in order
         self.attempts: list[Received] = []        # every message that reached end of DATA
         self.rcpt_replies: dict[str, str] = {}    # address → reply at RCPT
         self.next_replies: list[str] = []         # replies (or "drop") for the next messages
@@ -46,6 +48,10 @@ class RecordingHandler:
         self.plan: dict[tuple[str, int], str] = {}
         self.mail_commands = self.data_commands = 0
         self.hold_at: int | None = None
+        # While set, every MAIL gets this reply (a "421 …" also closes the connection):
+        # a server refusing service until the test clears it. `refused` counts them.
+        self.refuse: str | None = None
+        self.refused = 0
         self.held = threading.Event()
         self.release = threading.Event()
         self._changed = threading.Condition()
@@ -74,6 +80,9 @@ class RecordingHandler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.mail_commands += 1
+        if self.refuse:
+            self.refused += 1
+            return self._act(server, self.refuse)
         action = self.plan.get(("mail", self.mail_commands))
         if action:
             return self._act(server, action)
@@ -113,6 +122,7 @@ class RecordingHandler:
     def _record(self, message: Received) -> int:
         with self._changed:
             self.messages.append(message)
+            self.accepted_at.append(time.monotonic())
             self._changed.notify_all()
             return len(self.messages)
 
