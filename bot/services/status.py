@@ -24,7 +24,7 @@ RECENT_FAILURES = 10
 def status(settings: Settings, now: datetime | None = None) -> dict:
     now = now or utcnow()
     late = now - timedelta(seconds=settings.tick_seconds * OVERDUE_TICKS)
-    result = {"at": now.isoformat(), "broker": _broker(settings), "database": _database(settings)}
+    result = {"at": now.isoformat(), "broker": _broker(settings), "database": check_database(settings)}
     if result["database"] != "ok":
         return result
     with session_scope(settings.effective_database_url) as session:
@@ -47,7 +47,8 @@ def _broker(settings: Settings) -> dict:
     return info
 
 
-def _database(settings: Settings) -> str:
+def check_database(settings: Settings) -> str:
+    """"ok", or the kind of error (for /healthz and `pressbot status`)."""
     try:
         with get_engine(settings.effective_database_url).connect() as conn:
             conn.execute(text("SELECT 1"))

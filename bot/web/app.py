@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from bot import __version__, broker
 from bot.config import Settings, get_settings
-from bot.store.db import get_engine
+from bot.services.status import check_database
 from bot.web import hooks
 
 
@@ -21,21 +20,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         # A sync endpoint: FastAPI runs it in a thread, so a slow broker blocks no one.
         settings = app.state.settings
-        checks = {"database": _check_database(settings), "broker": broker.check(settings)}
+        checks = {"database": check_database(settings), "broker": broker.check(settings)}
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "failing", **checks},
                             status_code=200 if ok else 503)
 
     return app
-
-
-def _check_database(settings: Settings) -> str:
-    try:
-        with get_engine(settings.effective_database_url).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return "ok"
-    except Exception as exc:  # any failure is what healthz is for: say it, don't raise
-        return f"error: {type(exc).__name__}"
 
 
 def app_factory() -> FastAPI:
