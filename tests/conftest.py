@@ -14,6 +14,9 @@ from bot.store import db
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The browser fixtures (`page`, `browser_context`) for the dashboard and public-page tests.
+pytest_plugins = ["tests.support.browser"]
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

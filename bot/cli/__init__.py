@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import content, run, social, subscribers  # noqa: F401  (registers their commands)
+from bot.cli import content, editors, run, social, subscribers  # noqa: F401  (registers their commands)
 from bot.cli import digest  # noqa: F401  (registers `digest` and `deliveries`)
 from bot.cli.common import app, err
 from bot.cli.content import parse_since  # noqa: F401  (public for tests)

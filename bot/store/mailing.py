@@ -100,6 +100,9 @@ class EditionStatus:
     FAILED = "failed"        # could not be rendered
     CANCELLED = "cancelled"
     PREVIEW = "preview"      # made by `digest render` / preview; never delivered
+    # Planned by an editor (a moved schedule slot or a one-off campaign): content is frozen
+    # when `scheduled_for` comes, like any scheduled digest.
+    SCHEDULED = "scheduled"
 
 
 class Edition(Base):
@@ -120,6 +123,10 @@ class Edition(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The list-schedule run this edition stands in for, when an editor moved or cancelled
+    # it: the schedule must not also produce that run.
+    replaces_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(320))   # editor's email; NULL: the schedule
 
 
 class DeliveryState:

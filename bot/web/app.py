@@ -1,25 +1,63 @@
-"""The FastAPI app. `create_app()` builds it; nothing connects until a request comes."""
+"""The FastAPI app. `create_app()` builds it; nothing connects until a request comes.
+
+Routes: /healthz; the public pages (bot.web.public); the dashboard under /admin
+(bot.web.auth, bot.web.admin); the JSON API under /api (bot.web.api, bot.web.hooks)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from bot import __version__, broker
 from bot.config import Settings, get_settings
 from bot.services.status import check_database
-from bot.web import hooks
+from bot.web import admin, api, auth, hooks, public
+from bot.web.security import LoginRequired, security_headers
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "pressbot_session"
+SESSION_MAX_AGE = 12 * 3600   # an editor logs in once a working day
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="pressbot", version=__version__)
-    app.state.settings = settings or get_settings()
-    app.include_router(hooks.router)
+    settings = settings or get_settings()
+    app = FastAPI(title="pressbot", version=__version__, docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/openapi.json",
+                  description="pressbot's JSON API: articles, editions, share posts, "
+                              "subscribers and lists. Authenticate with "
+                              "`Authorization: Bearer <token>` (`pressbot tokens create`).")
+    app.state.settings = settings
 
-    @app.get("/healthz")
+    @app.middleware("http")
+    async def add_security_headers(request: Request, call_next):
+        response = await call_next(request)
+        security_headers(request.url.path, response.headers)
+        return response
+
+    # Added last, so it runs first: the session is there for every route and middleware.
+    app.add_middleware(SessionMiddleware, secret_key=settings.effective_secret_key(),
+                       session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax",
+                       https_only=settings.base_url.startswith("https://"))
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired):
+        return RedirectResponse(f"/admin/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(hooks.router)
+    app.include_router(api.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+    app.include_router(public.router)
+
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         # A sync endpoint: FastAPI runs it in a thread, so a slow broker blocks no one.
-        settings = app.state.settings
         checks = {"database": check_database(settings), "broker": broker.check(settings)}
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "failing", **checks},

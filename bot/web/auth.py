@@ -1,0 +1,67 @@
+"""Logging in and out of the dashboard, with throttled password guessing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from bot.services import editors, throttle
+from bot.web.security import current_editor, login, logout, settings_of, verify_csrf
+from bot.web.templating import render
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+# Five wrong passwords per address, or twenty per client address, in fifteen minutes.
+WINDOW = timedelta(minutes=15)
+PER_ACCOUNT, PER_CLIENT = 5, 20
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no //host or scheme): no open redirect after login."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/admin"
+
+
+def _keys(request: Request, email: str) -> list[tuple[str, int]]:
+    client = request.client.host if request.client else "unknown"
+    return [(f"login:account:{email.strip().lower()}", PER_ACCOUNT), (f"login:client:{client}", PER_CLIENT)]
+
+
+@router.get("/admin/login", include_in_schema=False)
+def login_page(request: Request, next: str | None = None):
+    if current_editor(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "admin/login.html", {"next": _safe_next(next), "email": ""})
+
+
+@router.post("/admin/login", include_in_schema=False)
+def login_submit(request: Request, email: str = Form(""), password: str = Form(""),
+                 next: str = Form("/admin")):
+    settings = settings_of(request)
+    keys = _keys(request, email)
+    wait = max(throttle.blocked(settings, key, limit=limit, window=WINDOW) for key, limit in keys)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return render(request, "admin/login.html",
+                      {"next": _safe_next(next), "email": email,
+                       "error": f"Too many failed attempts. Try again in {minutes} minute(s)."},
+                      status_code=429, headers={"Retry-After": str(wait)})
+    editor = editors.authenticate(settings, email, password)
+    if editor is None:
+        for key, limit in keys:
+            throttle.hit(settings, key, limit=limit, window=WINDOW)
+        return render(request, "admin/login.html",
+                      {"next": _safe_next(next), "email": email,
+                       "error": "Wrong email address or password."}, status_code=401)
+    throttle.clear(settings, keys[0][0])
+    login(request, editor)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/admin/logout", include_in_schema=False)
+def logout_submit(request: Request):
+    logout(request)
+    return RedirectResponse("/admin/login", status_code=303)

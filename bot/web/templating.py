@@ -1,0 +1,62 @@
+"""Rendering the web pages: one Jinja environment over templates/web, with what every
+page needs (the editor, the CSRF token, flash messages, times in the site's zone)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from bot.web.i18n import Translator
+from bot.web.security import CSRF_FIELD, csrf_token, current_editor
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _zone(request: Request) -> ZoneInfo:
+    try:
+        return ZoneInfo(request.app.state.settings.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value: datetime | str | None, request: Request, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the newsroom reads it: in the site's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(_zone(request)).strftime(fmt)
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """A message shown once, on the next page (after a POST's redirect)."""
+    request.session.setdefault("flash", [])
+    request.session["flash"] = request.session["flash"] + [[kind, message]]
+
+
+def _take_flashes(request: Request) -> list[list[str]]:
+    return request.session.pop("flash", []) if "flash" in request.session else []
+
+
+def render(request: Request, name: str, context: dict | None = None, *, status_code: int = 200,
+           translator: Translator | None = None, headers: dict | None = None):
+    settings = request.app.state.settings
+    ctx = {
+        "request": request,
+        "site_name": settings.site_name,
+        "site_timezone": settings.timezone,
+        "editor": current_editor(request),
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(request),
+        "flashes": _take_flashes(request),
+        "local_time": lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, request, fmt),
+        "t": translator or Translator("en"),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
