@@ -1,0 +1,79 @@
+"""Trying failed work again, on an editor's word: failed deliveries of an edition, one
+failed delivery, a failed share post.
+
+Nothing is sent from here: the rows are made due *now*, and the next dispatch tick (within
+a minute) enqueues them like any other due work. Deliveries go back as DEFERRED with
+`next_attempt_at = now` rather than PENDING because the tick enqueues an edition again when
+its newest due time moves; a pending row's due time is the edition's creation, long past
+and already dispatched."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+
+from bot.config import Settings
+from bot.errors import BadInput
+from bot.store.db import session_scope
+from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
+from bot.store.models import PostState, SharePost, SocialAccount
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def resend_failed(settings: Settings, edition_id: int, delivery_ids: list[int] | None = None,
+                  *, now: datetime | None = None) -> int:
+    """Make the edition's failed deliveries (or only `delivery_ids` of them) due again.
+    Returns how many. The same Message-ID is used, so a receiver that did take the first
+    attempt can tell the copies apart."""
+    now = now or _now()
+    with session_scope(settings.effective_database_url) as session:
+        edition = session.get(Edition, edition_id)
+        if edition is None:
+            raise BadInput(f"no edition with id {edition_id}")
+        if edition.status not in (EditionStatus.SENDING, EditionStatus.SENT):
+            raise BadInput(f"edition {edition_id} is {edition.status}: only a sent or sending "
+                           "edition has deliveries to resend")
+        query = (update(Delivery).where(Delivery.edition_id == edition_id,
+                                        Delivery.state == DeliveryState.FAILED)
+                 .values(state=DeliveryState.DEFERRED, next_attempt_at=now, lease_until=None))
+        if delivery_ids is not None:
+            query = query.where(Delivery.id.in_(delivery_ids))
+        count = session.execute(query).rowcount
+        if count and edition.status == EditionStatus.SENT:
+            # Open again; the batch that sends the last of them marks it sent once more.
+            edition.status = EditionStatus.SENDING
+        return count
+
+
+def retry_delivery(settings: Settings, delivery_id: int, *, now: datetime | None = None) -> int:
+    """One failed delivery due again. Returns its edition's id."""
+    with session_scope(settings.effective_database_url) as session:
+        row = session.execute(select(Delivery.edition_id, Delivery.state)
+                              .where(Delivery.id == delivery_id)).first()
+    if row is None:
+        raise BadInput(f"no delivery with id {delivery_id}")
+    if row.state != DeliveryState.FAILED:
+        raise BadInput(f"delivery {delivery_id} is {row.state}; only a failed delivery can be retried")
+    resend_failed(settings, row.edition_id, [delivery_id], now=now)
+    return row.edition_id
+
+
+def retry_post(settings: Settings, post_id: int, *, now: datetime | None = None) -> dict:
+    """A failed share post scheduled again for now. An account that needs attention (bad
+    credentials) keeps it waiting until `check credentials` passes: say so."""
+    now = now or _now()
+    with session_scope(settings.effective_database_url) as session:
+        post = session.get(SharePost, post_id)
+        if post is None:
+            raise BadInput(f"no share post with id {post_id}")
+        if post.state != PostState.FAILED:
+            raise BadInput(f"share post {post_id} is {post.state}; only a failed post can be retried")
+        post.state, post.scheduled_at, post.lease_until = PostState.SCHEDULED, now, None
+        post.attempts = 0
+        account = session.get(SocialAccount, post.account_id)
+        return {"id": post.id, "account": account.name,
+                "waiting_for": account.needs_attention if account.needs_attention else None}
