@@ -56,6 +56,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def editor_address(raw: str) -> str:
+    """Editors log in with their address in any case: the whole address is lower-cased
+    (subscribers keep their local part's case; a login should not depend on it)."""
+    return normalize_email(raw).lower()
+
+
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise BadInput(f"the password is too short: at least {MIN_PASSWORD} characters")
@@ -70,7 +76,7 @@ def check_role(role: str) -> str:
 
 def add_user(settings: Settings, email: str, password: str, *, role: str = Role.EDITOR,
              name: str | None = None) -> Editor:
-    address = normalize_email(email)
+    address = editor_address(email)
     check_role(role)
     check_password(password)
     with session_scope(settings.effective_database_url) as session:
@@ -112,7 +118,7 @@ def update_user(settings: Settings, user_id: int, *, role: str | None = None,
 def authenticate(settings: Settings, email: str, password: str) -> Editor | None:
     """The editor with this address and password, or None (unknown, wrong or disabled)."""
     try:
-        address = normalize_email(email)
+        address = editor_address(email)
     except BadInput:
         address = None
     with session_scope(settings.effective_database_url) as session:
@@ -146,7 +152,7 @@ def _token_hash(token: str) -> str:
 
 def create_token(settings: Settings, email: str, name: str) -> str:
     """A new API token for the editor; returned once, never stored in clear."""
-    address = normalize_email(email)
+    address = editor_address(email)
     if not name.strip():
         raise BadInput("a token needs a name (what it is for, e.g. 'cms')")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

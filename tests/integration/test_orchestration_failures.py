@@ -130,10 +130,13 @@ def test_a_server_answering_421_for_a_while_delays_but_neither_loses_nor_doubles
 
 def test_two_beats_for_a_longer_window_build_each_due_edition_and_send_each_post_once(
         queued, tmp_path):
-    """Failure test 5, compressed to ~30 s (the issue says ten minutes): two beat processes
-    tick every second while two digest editions are due (one missed for three days) and
-    share posts fall due one after another over the window; a real worker runs what the
-    ticks enqueue. Each edition is built once and each reader gets it once; each post is
+    """Failure test 5. The issue asks for two beats over ten minutes: at the default 60 s
+    interval that is ten dispatch rounds per beat. Here two beat processes tick every
+    second and the test waits for at least twenty rounds from each (twice the ten minutes'
+    worth, each contending for the dispatch lock) while two digest editions are due (one
+    missed for three days) and share posts fall due one after another; a real worker runs
+    what the ticks enqueue. What matters is the number of contending rounds, not the
+    wall-clock time, so ~30 s stands in for ten minutes. Each edition is built once and each reader gets it once; each post is
     enqueued once and published once."""
     with SmtpServer(keep_content=False) as smtp:
         settings = queued.model_copy(update={"tick_seconds": 1.0, "smtp_url": smtp.url,
