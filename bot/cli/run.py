@@ -91,6 +91,12 @@ def _once(settings, supervisor, timeout: float) -> int:
     return 1
 
 
+def _has_editors(settings) -> bool:
+    from bot.services.editors import list_users
+
+    return any(user["active"] for user in list_users(settings))
+
+
 def _forever(settings, supervisor, host: str) -> int:
     from bot.runner import web_argv
 
@@ -98,7 +104,10 @@ def _forever(settings, supervisor, host: str) -> int:
     supervisor.start("web", web_argv(settings, host))
     _tick(settings, supervisor)  # at once: beat's first tick comes one interval after start
     if supervisor.wait(lambda: _web_up(settings, host), timeout=30) == "done":
-        supervisor.say("run", f"dashboard: http://{host}:{settings.port}/  (Ctrl-C stops)")
+        supervisor.say("run", f"dashboard: http://{host}:{settings.port}/admin  (Ctrl-C stops)")
+        if not _has_editors(settings):
+            supervisor.say("run", "no editor can log in yet: add one with "
+                                  "`pressbot users add you@example.org --role admin`", "WARN")
     outcome = supervisor.wait(lambda: False, timeout=None)
     if outcome == "died":
         supervisor.say("run", f"{', '.join(supervisor.dead())} exited: stopping", "ERROR")
