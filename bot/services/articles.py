@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, true
 
 from bot.config import Settings
 from bot.store.db import session_scope
@@ -32,12 +32,15 @@ def article_dict(article: Article, *, full: bool = False) -> dict:
     return data
 
 
-def list_articles(settings: Settings, *, since: datetime | None = None, limit: int | None = None) -> list[dict]:
+def list_articles(settings: Settings, *, since: datetime | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[dict]:
     query = select(Article).order_by(Article.published_at.desc(), Article.id.desc())
     if since is not None:
         query = query.where(Article.published_at >= since)
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with session_scope(settings.effective_database_url) as session:
         return [article_dict(a) for a in session.scalars(query)]
 
@@ -46,3 +49,20 @@ def get_article(settings: Settings, article_id: int) -> dict | None:
     with session_scope(settings.effective_database_url) as session:
         article = session.get(Article, article_id)
         return article_dict(article, full=True) if article else None
+
+
+def search_articles(settings: Settings, query: str | None = None, *, offset: int = 0,
+                    limit: int = 25) -> tuple[list[dict], int]:
+    """A page of articles, newest first, whose title or URL contains `query` (any case),
+    and how many match in all."""
+    condition = true()
+    if query and query.strip():
+        needle = query.strip().lower()
+        condition = or_(func.lower(Article.title).contains(needle, autoescape=True),
+                        func.lower(Article.url).contains(needle, autoescape=True))
+    with session_scope(settings.effective_database_url) as session:
+        total = session.scalar(select(func.count(Article.id)).where(condition)) or 0
+        rows = session.scalars(select(Article).where(condition)
+                               .order_by(Article.published_at.desc(), Article.id.desc())
+                               .offset(max(offset, 0)).limit(limit))
+        return [article_dict(a) for a in rows], total

@@ -10,6 +10,12 @@ window_start is the window_end of the list's previous edition (previews and fail
 not count: a failed edition's articles go out with the next one). A list's first edition
 looks back one schedule period: a day for a daily list (or one without a schedule), a week
 for a weekly one.
+
+Planned editions (bot.services.planning): an editor's SCHEDULED row — a schedule run moved
+to another time, or a one-off campaign — is filled in when its time comes, by the same
+build: a moved run takes the normal window, a campaign its chosen articles and intro.
+Campaigns, planned rows not built yet and cancelled ones do not move the window (a
+cancelled run's articles go out with the next one).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,11 +75,45 @@ def _first_window(mlist: MailingList) -> timedelta:
     return timedelta(days=7) if schedule and schedule.weekday is not None else timedelta(days=1)
 
 
-def _window_start(session: Session, mlist: MailingList, now: datetime) -> datetime:
-    previous = session.scalar(select(func.max(Edition.window_end)).where(
-        Edition.list_id == mlist.id,
-        Edition.status.not_in((EditionStatus.PREVIEW, EditionStatus.FAILED))))
-    return previous or now - _first_window(mlist)
+def is_campaign():
+    """SQL: the edition is an editor's one-off campaign (its snapshot says so)."""
+    return Edition.content["campaign"].as_boolean().is_(True)
+
+
+def regular():
+    """SQL: not a campaign (the flag is absent, or false)."""
+    flag = Edition.content["campaign"].as_boolean()
+    return or_(flag.is_(None), flag.is_(False))
+
+
+# Editions whose window does not count: never sent, or not built yet.
+_NO_WINDOW = (EditionStatus.PREVIEW, EditionStatus.FAILED, EditionStatus.SCHEDULED,
+              EditionStatus.CANCELLED)
+
+
+def _window_start(session: Session, mlist: MailingList, now: datetime,
+                  exclude: int | None = None) -> datetime:
+    query = select(func.max(Edition.window_end)).where(
+        Edition.list_id == mlist.id, Edition.status.not_in(_NO_WINDOW), regular())
+    if exclude is not None:   # the planned row being filled in
+        query = query.where(Edition.id != exclude)
+    return session.scalar(query) or now - _first_window(mlist)
+
+
+def window_articles(session: Session, mlist: MailingList, now: datetime,
+                    exclude: int | None = None) -> tuple[datetime, list[dict]]:
+    """(window start, articles) the list's next regular edition would carry if built now."""
+    since = _window_start(session, mlist, now, exclude)
+    return since, _choose(session, mlist, since, now, False)
+
+
+def chosen_articles(session: Session, article_ids: list[int]) -> list[dict]:
+    """The articles an editor picked, in the order picked (deleted ones left out)."""
+    if not article_ids:
+        return []
+    found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(article_ids)))}
+    return [{k: v for k, v in _article_dict(found[i]).items() if k != "first_seen"}
+            for i in article_ids if i in found]
 
 
 def _article_dict(a: Article) -> dict:
@@ -113,15 +153,23 @@ def site_view(settings: Settings) -> SiteInfo:
 
 
 def _snapshot(settings: Settings, mlist: MailingList, edition: Edition, articles: list[dict]) -> dict:
+    return snapshot(settings, mlist, edition.id, edition.scheduled_for, articles)
+
+
+def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, when: datetime,
+             articles: list[dict], *, intro: str = "", campaign: bool = False) -> dict:
     from zoneinfo import ZoneInfo
 
     try:
-        local = edition.scheduled_for.astimezone(ZoneInfo(mlist.timezone or "UTC"))
+        local = when.astimezone(ZoneInfo(mlist.timezone or "UTC"))
     except (KeyError, ValueError):
-        local = edition.scheduled_for
-    return {"edition_id": edition.id, "list": mlist.name, "date": local.date().isoformat(),
-            "intro": "", "articles": articles,
-            "web_url": f"{settings.base_url.rstrip('/')}/editions/{edition.id}"}
+        local = when
+    content = {"edition_id": edition_id, "list": mlist.name, "date": local.date().isoformat(),
+               "intro": intro or "", "articles": articles,
+               "web_url": f"{settings.base_url.rstrip('/')}/editions/{edition_id or ''}"}
+    if campaign:
+        content["campaign"] = True
+    return content
 
 
 def build_edition(settings: Settings, list_name: str | None, *, scheduled_for: datetime,
@@ -139,8 +187,12 @@ def build_edition(settings: Settings, list_name: str | None, *, scheduled_for: d
             scheduled_for = now
         else:
             existing = _slot(session, mlist.id, scheduled_for)
+            if existing is not None and existing.status == EditionStatus.SCHEDULED:
+                return _fill_planned(settings, session, mlist, existing, now)
             if existing is not None:
                 return _result(existing)
+            if _replaced(session, mlist.id, scheduled_for):
+                return None  # an editor moved or cancelled this run: the planned row stands
         since = _window_start(session, mlist, now)
         articles = _choose(session, mlist, since, now, preview)
         status = (EditionStatus.PREVIEW if preview else
@@ -156,6 +208,36 @@ def build_edition(settings: Settings, list_name: str | None, *, scheduled_for: d
         if articles:
             _check_render(settings, mlist, edition)
         return _result(edition)
+
+
+def _fill_planned(settings: Settings, session: Session, mlist: MailingList, edition: Edition,
+                  now: datetime) -> int | None:
+    """Freeze a SCHEDULED row's content now and make it PENDING. Claimed by a guarded
+    UPDATE, so of two concurrent builds one fills it in and the other returns its result."""
+    claimed = session.execute(update(Edition).where(Edition.id == edition.id,
+                                                    Edition.status == EditionStatus.SCHEDULED)
+                              .values(status=EditionStatus.PENDING)).rowcount
+    session.refresh(edition)
+    if not claimed:
+        return _result(edition)
+    plan = edition.content or {}
+    if plan.get("campaign"):
+        since, articles = None, chosen_articles(session, list(plan.get("article_ids") or []))
+    else:
+        since, articles = window_articles(session, mlist, now, exclude=edition.id)
+    edition.window_start, edition.window_end = since, now
+    edition.content = snapshot(settings, mlist, edition.id, edition.scheduled_for, articles,
+                               intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")))
+    if not articles:
+        edition.status = EditionStatus.SKIPPED
+        return None
+    _check_render(settings, mlist, edition)
+    return _result(edition)
+
+
+def _replaced(session: Session, list_id: int, slot: datetime) -> bool:
+    return session.scalar(select(Edition.id).where(Edition.list_id == list_id,
+                                                   Edition.replaces_slot == slot).limit(1)) is not None
 
 
 def _slot(session: Session, list_id: int, scheduled_for: datetime) -> Edition | None:
@@ -193,6 +275,62 @@ def edition_info(settings: Settings, edition_id: int) -> dict:
                 "subject": edition.subject, "error": edition.error,
                 "scheduled_for": edition.scheduled_for.isoformat(),
                 "articles": len(edition.content.get("articles") or []), "deliveries": counts}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _edition_row(edition: Edition, list_name: str, counts: dict[str, int]) -> dict:
+    articles = edition.content.get("articles") or []
+    return {"id": edition.id, "list_id": edition.list_id, "list": list_name, "status": edition.status,
+            "subject": edition.subject, "error": edition.error,
+            "scheduled_for": edition.scheduled_for.isoformat(), "sent_at": _iso(edition.sent_at),
+            "window_start": _iso(edition.window_start), "window_end": _iso(edition.window_end),
+            "created_at": _iso(edition.created_at), "created_by": edition.created_by,
+            "articles": len(articles), "article_ids": [a["id"] for a in articles if "id" in a],
+            "deliveries": counts}
+
+
+def _delivery_counts(session: Session, edition_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Delivery rows per state for each edition, in one query."""
+    counts: dict[int, dict[str, int]] = {eid: {} for eid in edition_ids}
+    if edition_ids:
+        for eid, state, n in session.execute(
+                select(Delivery.edition_id, Delivery.state, func.count())
+                .where(Delivery.edition_id.in_(edition_ids))
+                .group_by(Delivery.edition_id, Delivery.state)):
+            counts[eid][state] = n
+    return counts
+
+
+def list_editions(settings: Settings, *, list_name: str | None = None, status: str | None = None,
+                  limit: int = 100, offset: int = 0) -> list[dict]:
+    """Editions, latest slot first, with their list's name and delivery counts per state."""
+    query = (select(Edition, MailingList.name).join(MailingList, MailingList.id == Edition.list_id)
+             .order_by(Edition.scheduled_for.desc(), Edition.id.desc()).limit(limit).offset(offset))
+    with session_scope(settings.effective_database_url) as session:
+        if list_name is not None:
+            if session.scalar(select(MailingList.id).where(MailingList.name == list_name)) is None:
+                raise BadInput(f"list: no mailing list named {list_name!r}")
+            query = query.where(MailingList.name == list_name)
+        if status is not None:
+            query = query.where(Edition.status == status)
+        rows = session.execute(query).all()
+        counts = _delivery_counts(session, [e.id for e, _ in rows])
+        return [_edition_row(e, name, counts[e.id]) for e, name in rows]
+
+
+def get_edition(settings: Settings, edition_id: int) -> dict | None:
+    """One edition as `list_editions` shows it; None when there is none."""
+    with session_scope(settings.effective_database_url) as session:
+        row = session.execute(select(Edition, MailingList.name)
+                              .join(MailingList, MailingList.id == Edition.list_id)
+                              .where(Edition.id == edition_id)).first()
+        if row is None:
+            return None
+        edition, name = row
+        return _edition_row(edition, name, _delivery_counts(session, [edition.id])[edition.id])
 
 
 def unfinished_editions(settings: Settings, list_name: str | None) -> list[int]:

@@ -5,6 +5,13 @@ A list's due slot is the latest run of its schedule (in the list's time zone, se
 bot.domain.schedules) that is not later than now and later than both the list's creation
 and its last edition. Only the latest: a digest missed while everything was down goes out
 once on recovery, not once per missed run.
+
+Editors plan ahead (bot.services.planning): a run they moved or cancelled has an edition
+row with `replaces_slot` = that run, and the schedule does not produce it (nor an older
+missed run in its place: the planned row stands in for it). Their SCHEDULED rows — moved
+runs and one-off campaigns — are due when their `scheduled_for` comes, and the same build
+task fills them in. Only editions whose time has come count as the list's last one, and
+campaigns do not, so a row planned for later, or a campaign, does not hide a regular run.
 """
 
 from __future__ import annotations
@@ -43,24 +50,38 @@ def latest_slot(schedule_text: str, tz: str, after: datetime, now: datetime) -> 
 
 
 def due_editions(session: Session, now: datetime) -> list[tuple[int, datetime]]:
-    """(list id, slot) for every scheduled list whose next digest is due."""
+    """(list id, slot) for every list whose next digest is due: its schedule's latest run,
+    or an editor's planned edition whose time has come, the earlier first — one per list
+    and tick, as the dispatcher marks builds per list (the other comes at the next tick)."""
     last = (select(Edition.list_id, func.max(Edition.scheduled_for).label("last"))
-            .where(Edition.status != EditionStatus.PREVIEW).group_by(Edition.list_id).subquery())
+            .where(Edition.status != EditionStatus.PREVIEW, Edition.scheduled_for <= now,
+                   digests.regular())
+            .group_by(Edition.list_id).subquery())
     rows = session.execute(
         select(MailingList.id, MailingList.schedule, MailingList.timezone,
                MailingList.created_at, last.c.last)
         .outerjoin(last, last.c.list_id == MailingList.id)
         .where(MailingList.schedule.is_not(None))).all()
-    due = []
+    replaced = set(session.execute(
+        select(Edition.list_id, Edition.replaces_slot)
+        .where(Edition.replaces_slot.is_not(None), Edition.replaces_slot > now - 2 * LOOK_BACK)).all())
+    due: dict[int, datetime] = {}
     for list_id, schedule, tz, created, previous in rows:
         try:
             slot = latest_slot(schedule, tz or "UTC", max(created, previous or created), now)
         except BadInput as exc:  # a schedule edited by hand into nonsense: say so, go on
             log.warning("list %s: %s", list_id, exc)
             continue
-        if slot is not None:
-            due.append((list_id, slot))
-    return due
+        if slot is not None and (list_id, slot) not in replaced:
+            due[list_id] = slot
+    planned = session.execute(
+        select(Edition.list_id, func.min(Edition.scheduled_for))
+        .where(Edition.status == EditionStatus.SCHEDULED, Edition.scheduled_for <= now)
+        .group_by(Edition.list_id)).all()
+    for list_id, when in planned:
+        if list_id not in due or when < due[list_id]:
+            due[list_id] = when
+    return list(due.items())
 
 
 def due_batches(session: Session, settings: Settings, now: datetime) -> list[tuple[int, datetime, int]]:
@@ -110,7 +131,8 @@ def unsettled_deliveries(settings: Settings, edition_ids: list[int],
         if not edition_ids:
             return 0
         waiting = session.scalar(select(func.count(Edition.id)).where(
-            Edition.id.in_(edition_ids), Edition.status == EditionStatus.PENDING)) or 0
+            Edition.id.in_(edition_ids),
+            Edition.status.in_((EditionStatus.PENDING, EditionStatus.SCHEDULED)))) or 0
         return waiting + (session.scalar(select(func.count(Delivery.id)).where(
             Delivery.edition_id.in_(edition_ids),
             Delivery.state.in_((DeliveryState.PENDING, DeliveryState.CLAIMED)))) or 0)

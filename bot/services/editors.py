@@ -105,7 +105,12 @@ def update_user(settings: Settings, user_id: int, *, role: str | None = None,
         if user is None:
             raise BadInput(f"no editor with id {user_id}")
         if role is not None:
-            user.role = check_role(role)
+            check_role(role)
+        if (role not in (None, Role.ADMIN) or active is False) and _last_admin(session, user):
+            raise BadInput(f"{user.email} is the only active admin: make someone else an admin "
+                           f"first, or nobody could change settings and users")
+        if role is not None:
+            user.role = role
         if password is not None:
             user.password_hash = _hasher.hash(check_password(password))
             user.session_version += 1
@@ -113,6 +118,12 @@ def update_user(settings: Settings, user_id: int, *, role: str | None = None,
             user.active = active
             user.session_version += 1
         return _editor(user)
+
+
+def _last_admin(session, user: User) -> bool:
+    others = session.scalar(select(User.id).where(User.role == Role.ADMIN, User.active.is_(True),
+                                                  User.id != user.id).limit(1))
+    return user.role == Role.ADMIN and user.active and others is None
 
 
 def authenticate(settings: Settings, email: str, password: str) -> Editor | None:

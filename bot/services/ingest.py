@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -24,7 +25,7 @@ from bot.ingest.normalize import finalize_draft
 from bot.services.reports import IngestReport, ItemRef, SourceReport
 from bot.store.articles import ADDED, UPDATED, store_draft, store_drafts
 from bot.store.db import ensure_schema, session_scope
-from bot.store.models import Source, SourceKind, utcnow
+from bot.store.models import Article, Source, SourceKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,8 @@ def list_sources(settings: Settings) -> list[dict]:
             {"id": s.id, "kind": s.kind, "url": s.url, "title": s.title,
              "discovered_from": s.discovered_from, "failure_count": s.failure_count,
              "next_poll_at": s.next_poll_at.isoformat() if s.next_poll_at else None,
-             "last_error": s.last_error}
+             "last_error": s.last_error,
+             "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None}
             for s in session.scalars(select(Source).order_by(Source.id))
         ]
 
@@ -326,3 +328,75 @@ def remove_source(settings: Settings, source_id: int) -> bool:
             return False
         session.delete(source)
         return True
+
+
+
+@dataclass
+class FetchTrial:
+    """What a source holds right now, fetched for a look and not stored."""
+    url: str
+    status: str = "ok"             # ok | failed | bad-input
+    error: str | None = None
+    note: str | None = None        # e.g. which feed autodiscovery chose
+    new: list[ItemRef] = field(default_factory=list)      # not stored yet
+    known: list[ItemRef] = field(default_factory=list)    # stored already
+    rejected: list[dict] = field(default_factory=list)    # {"where", "reason"}
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> int:
+        return len(self.new) + len(self.known)
+
+
+def trial_fetch(settings: Settings, source_id: int) -> FetchTrial:
+    """Fetch a source now and sort what it holds into new and already-stored items,
+    storing nothing: neither articles nor the source's ETag, error or next poll (the
+    scheduler's state stays as it was). The fetch is unconditional, so a feed that would
+    answer 304 shows its items too."""
+    with session_scope(settings.effective_database_url) as session:
+        stored = session.get(Source, source_id)
+        if stored is None:
+            raise BadInput(f"no source with id {source_id}")
+        # A detached copy: the collectors record ETags and autodiscovered URLs on it.
+        source = Source(id=stored.id, kind=stored.kind, url=stored.url, language=stored.language)
+        known = _known_keys(session, source_id)
+    trial = FetchTrial(url=source.url)
+    report = SourceReport(target=source.url, source_id=source_id)
+    options = fetch_options(settings)
+    try:
+        with make_client(options) as client:
+            result = _collect(source, client, options, report) or ParseResult()
+    except PressbotError as exc:
+        trial.status = "bad-input" if isinstance(exc, BadInput) else "failed"
+        trial.error = str(exc)
+        return trial
+    except OSError as exc:
+        trial.status, trial.error = "bad-input", f"{source.url}: {exc.strerror or exc}"
+        return trial
+    except Exception as exc:  # as in poll_source: show the bug's name rather than fail the page
+        log.exception("test fetch of source %s failed", source_id)
+        trial.status, trial.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        return trial
+    trial.note = report.note
+    _sort_found(source, result, trial, known, utcnow())
+    return trial
+
+
+def _known_keys(session: Session, source_id: int) -> set[str]:
+    rows = session.execute(select(Article.guid, Article.url).where(Article.source_id == source_id))
+    return {key for row in rows for key in row if key}
+
+
+def _sort_found(source: Source, result: ParseResult, trial: FetchTrial, known: set[str],
+                now: datetime) -> None:
+    trial.warnings.extend(result.warnings)
+    trial.rejected.extend({"where": r.where, "reason": r.reason} for r in result.rejected)
+    for n, draft in enumerate(result.drafts, start=1):
+        where = draft.url or draft.guid or f"{source.url} item {n}"
+        try:
+            ready = finalize_draft(draft, source_language=source.language, now=now, where=where)
+        except BadInput as exc:
+            trial.rejected.append({"where": where, "reason": str(exc)})
+            continue
+        stored = {ready.guid, ready.url} & known
+        (trial.known if stored else trial.new).append(ItemRef(0, ready.title, ready.url))

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.config import Settings
 from bot.errors import BadInput
 from bot.store.db import session_scope
-from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
-from bot.store.models import PostState, SharePost, SocialAccount
+from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
+                               Subscriber)
+from bot.store.models import Article, PostState, SharePost, SocialAccount
 
 
 def _now() -> datetime:
@@ -77,3 +78,60 @@ def retry_post(settings: Settings, post_id: int, *, now: datetime | None = None)
         account = session.get(SocialAccount, post.account_id)
         return {"id": post.id, "account": account.name,
                 "waiting_for": account.needs_attention if account.needs_attention else None}
+
+
+def list_failures(settings: Settings, *, limit: int = 50) -> dict:
+    """What the failures page shows, newest first, at most `limit` of each kind with the
+    total: failed deliveries (with the SMTP reply), failed share posts, accounts paused on
+    their credentials, and editions that could not be rendered."""
+    delivery_failed = Delivery.state == DeliveryState.FAILED
+    post_failed = SharePost.state == PostState.FAILED
+    edition_failed = Edition.status == EditionStatus.FAILED
+    with session_scope(settings.effective_database_url) as session:
+        deliveries = session.execute(
+            select(Delivery, Edition, MailingList.name, Subscriber.email)
+            .join(Edition, Edition.id == Delivery.edition_id)
+            .join(MailingList, MailingList.id == Edition.list_id)
+            .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(delivery_failed).order_by(Delivery.id.desc()).limit(limit)).all()
+        posts = session.execute(
+            select(SharePost, SocialAccount, Article.title)
+            .join(SocialAccount, SocialAccount.id == SharePost.account_id)
+            .join(Article, Article.id == SharePost.article_id)
+            .where(post_failed).order_by(SharePost.scheduled_at.desc(), SharePost.id.desc())
+            .limit(limit)).all()
+        editions = session.execute(
+            select(Edition, MailingList.name).join(MailingList, MailingList.id == Edition.list_id)
+            .where(edition_failed).order_by(Edition.scheduled_for.desc()).limit(limit)).all()
+        accounts = session.scalars(select(SocialAccount).where(
+            SocialAccount.needs_attention.is_not(None)).order_by(SocialAccount.name)).all()
+        return {
+            "deliveries": [_failed_delivery(d, e, name, email) for d, e, name, email in deliveries],
+            "deliveries_total": _count(session, Delivery.id, delivery_failed),
+            "posts": [_failed_post(p, a, title) for p, a, title in posts],
+            "posts_total": _count(session, SharePost.id, post_failed),
+            "editions": [{"id": e.id, "list": name, "scheduled_for": e.scheduled_for.isoformat(),
+                          "error": e.error} for e, name in editions],
+            "editions_total": _count(session, Edition.id, edition_failed),
+            "accounts": [{"id": a.id, "name": a.name, "platform": a.platform,
+                          "reason": a.needs_attention} for a in accounts],
+        }
+
+
+def _count(session, column, condition) -> int:
+    return session.scalar(select(func.count(column)).where(condition)) or 0
+
+
+def _failed_delivery(delivery: Delivery, edition: Edition, list_name: str, email: str | None) -> dict:
+    # No column records the moment a delivery failed; the edition's send time is when.
+    when = edition.sent_at or edition.scheduled_for
+    return {"id": delivery.id, "edition_id": edition.id, "list": list_name,
+            "email": email, "at": when.isoformat(), "attempts": delivery.attempts,
+            "smtp_reply": delivery.smtp_reply, "error": delivery.last_error}
+
+
+def _failed_post(post: SharePost, account: SocialAccount, title: str) -> dict:
+    return {"id": post.id, "article_id": post.article_id, "article": title,
+            "account": account.name, "platform": account.platform,
+            "at": post.scheduled_at.isoformat(), "attempts": post.attempts,
+            "error": post.last_error, "waiting_for": account.needs_attention}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,12 @@ from bot.store.subscribers import (
 
 COLUMNS = ("email", "name", "language", "topics")
 CHUNK = 500  # addresses looked up per query during an import
+# An upload waiting between the dashboard's preview and its commit. Bigger than any
+# newsroom's list; the cap is there so one upload cannot fill the disk.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+STAGED_TTL = 24 * 3600          # seconds an uncommitted upload is kept
+_STAGED_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,14 @@ class ImportReport:
     invalid: list[RowProblem] = field(default_factory=list)
     duplicates: list[RowProblem] = field(default_factory=list)
     skipped: list[RowProblem] = field(default_factory=list)   # left before: not re-subscribed
+    # The rows that were (or, in a preview, would be) newly put on the list; for the
+    # dashboard's preview, not part of the CLI's --json report.
+    accepted: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        del data["accepted"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -135,10 +148,18 @@ def _row(line: int, record: dict, width: int) -> _Row:
                 topics=clean_topics((record.get("topics") or "").split(";")))
 
 
-def import_csv(settings: Settings, path_or_text: str | Path, list_name: str, *, origin: str) -> ImportReport:
+def import_csv(settings: Settings, path_or_text: str | Path, list_name: str, *, origin: str,
+               dry_run: bool = False) -> ImportReport:
     """Import subscribers as confirmed; BadInput for a file that cannot be used at all
-    (wrong columns), each bad row reported with its line number otherwise."""
+    (wrong columns), each bad row reported with its line number otherwise. `dry_run`
+    reports what the import would do and writes nothing."""
     text, where = _read_text(path_or_text)
+    return import_text(settings, text, where, list_name, origin=origin, dry_run=dry_run)
+
+
+def import_text(settings: Settings, text: str, where: str, list_name: str, *, origin: str,
+                dry_run: bool = False) -> ImportReport:
+    """`import_csv` on CSV text already read; `where` names it in errors."""
     rows, invalid = parse_rows(text, where)
     report = ImportReport(source=origin, invalid=invalid)
     first_line: dict[str, int] = {}
@@ -154,6 +175,10 @@ def import_csv(settings: Settings, path_or_text: str | Path, list_name: str, *, 
         mlist = get_list_row(session, list_name)
         for start in range(0, len(unique), CHUNK):
             _import_chunk(session, mlist, unique[start:start + CHUNK], report, origin)
+        if dry_run:
+            # The preview runs the import itself and throws its writes away, so it cannot
+            # disagree with what a commit would do.
+            session.rollback()
     return report
 
 
@@ -204,6 +229,69 @@ def _import_one(session, mlist: MailingList, subscriber: Subscriber, subscriptio
     subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
     record_consent(session, subscriber.id, mlist.id, "import", "csv", origin)
     report.imported += 1
+    report.accepted.append({"line": row.line, "email": row.email, "name": row.name,
+                            "language": row.language, "topics": row.topics})
+
+
+# -- Uploads staged between a preview and its commit -----------------------------------------------
+
+
+def _staging_dir(settings: Settings) -> Path:
+    return settings.ensure_home() / "imports"
+
+
+def stage_upload(settings: Settings, data: bytes, filename: str) -> str:
+    """Keep an uploaded CSV under a random name in the data folder until the editor
+    commits it; returns the name (the form carries it, never a path). BadInput for a file
+    that is too big or not UTF-8."""
+    where = filename or "upload"
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise BadInput(f"{where}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{where}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+    folder = _staging_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    _forget_stale(folder)
+    staged_id = secrets.token_urlsafe(16)
+    (folder / f"{staged_id}.csv").write_bytes(data)
+    return staged_id
+
+
+def _forget_stale(folder: Path) -> None:
+    cutoff = time.time() - STAGED_TTL
+    for path in folder.glob("*.csv"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:  # another request removed it first
+            pass
+
+
+def _staged_path(settings: Settings, staged_id: str) -> Path:
+    path = _staging_dir(settings) / f"{staged_id}.csv"
+    if not _STAGED_ID.match(staged_id or "") or not path.is_file():
+        raise BadInput("this upload is no longer available (committed already, or older than a "
+                       "day): upload the file again")
+    return path
+
+
+def import_staged(settings: Settings, staged_id: str, list_name: str, *, filename: str, origin: str,
+                  dry_run: bool) -> ImportReport:
+    """Preview (dry_run) or commit a staged upload; every row is validated again on commit.
+    A commit removes the staged file, so a second click imports nothing twice."""
+    path = _staged_path(settings, staged_id)
+    text = path.read_bytes().decode("utf-8-sig")
+    report = import_text(settings, text, filename or "upload", list_name, origin=origin, dry_run=dry_run)
+    if not dry_run:
+        path.unlink(missing_ok=True)
+    return report
+
+
+def discard_staged(settings: Settings, staged_id: str) -> None:
+    if _STAGED_ID.match(staged_id or ""):
+        (_staging_dir(settings) / f"{staged_id}.csv").unlink(missing_ok=True)
 
 
 # -- Export ---------------------------------------------------------------------------------------
@@ -271,6 +359,100 @@ def _held(session, subscriber: Subscriber) -> dict:
                            select(Delivery, Edition.list_id).join(Edition, Edition.id == Delivery.edition_id)
                            .where(Delivery.subscriber_id == sid).order_by(Delivery.id))],
     }
+
+
+# -- Finding subscribers and their history --------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    rows: list[dict]
+    total: int
+    page: int
+    pages: int
+
+
+def search_subscribers(settings: Settings, *, text: str = "", list_name: str | None = None,
+                       status: str | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
+    """Subscribers whose address or name contains `text` (any case), on a list (active or
+    pending there), with a status; newest first, a page at a time."""
+    with session_scope(settings.effective_database_url) as session:
+        query = select(Subscriber)
+        needle = " ".join((text or "").split()).lower()
+        if needle:
+            query = query.where(func.lower(Subscriber.email).contains(needle, autoescape=True)
+                                | func.lower(Subscriber.name).contains(needle, autoescape=True))
+        if list_name:
+            mlist = get_list_row(session, list_name)
+            query = query.where(Subscriber.id.in_(select(Subscription.subscriber_id).where(
+                Subscription.list_id == mlist.id)))
+        if status:
+            query = query.where(Subscriber.status == status)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        found = list(session.scalars(query.order_by(Subscriber.id.desc())
+                                     .offset((page - 1) * per_page).limit(per_page)))
+        lists = _lists_of(session, [s.id for s in found])
+        rows = [{"id": s.id, "email": s.email, "name": s.name, "status": s.status,
+                 "language": s.language, "created_at": s.created_at, "lists": lists.get(s.id, [])}
+                for s in found]
+        return SearchResult(rows=rows, total=total, page=page, pages=pages)
+
+
+def _lists_of(session, subscriber_ids: list[int]) -> dict[int, list[str]]:
+    """Names of the lists each subscriber is active on."""
+    found: dict[int, list[str]] = {}
+    for sid, name in session.execute(
+            select(Subscription.subscriber_id, MailingList.name)
+            .join(MailingList, MailingList.id == Subscription.list_id)
+            .where(Subscription.subscriber_id.in_(subscriber_ids), Subscription.active.is_(True))
+            .order_by(MailingList.name)):
+        found.setdefault(sid, []).append(name)
+    return found
+
+
+def subscriber_history(settings: Settings, subscriber_id: int) -> dict:
+    """`export_subscriber` for the dashboard: found by id, each delivery with its
+    edition's subject and slot."""
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise BadInput(f"no subscriber with id {subscriber_id} (erased, or never added)")
+        email = subscriber.email
+    data = export_subscriber(settings, email)
+    edition_ids = {d["edition_id"] for d in data["deliveries"]}
+    with session_scope(settings.effective_database_url) as session:
+        editions = {e.id: e for e in session.scalars(select(Edition).where(Edition.id.in_(edition_ids)))}
+    for delivery in data["deliveries"]:
+        edition = editions.get(delivery["edition_id"])
+        delivery["subject"] = edition.subject if edition else None
+        delivery["scheduled_for"] = _iso(edition.scheduled_for) if edition else None
+    return data
+
+
+def find_subscribers(settings: Settings, *, text: str = "", list_name: str | None = None,
+                     status: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    """`search_subscribers` by offset (the API pages that way), oldest first so a client
+    walking the pages misses no one added meanwhile."""
+    with session_scope(settings.effective_database_url) as session:
+        query = select(Subscriber)
+        needle = " ".join((text or "").split()).lower()
+        if needle:
+            query = query.where(func.lower(Subscriber.email).contains(needle, autoescape=True)
+                                | func.lower(Subscriber.name).contains(needle, autoescape=True))
+        if list_name is not None:
+            mlist = get_list_row(session, list_name)
+            query = query.where(Subscriber.id.in_(select(Subscription.subscriber_id).where(
+                Subscription.list_id == mlist.id)))
+        if status is not None:
+            query = query.where(Subscriber.status == status)
+        found = list(session.scalars(query.order_by(Subscriber.id).offset(offset).limit(limit)))
+        lists = _lists_of(session, [s.id for s in found])
+        return [{"id": s.id, "email": s.email, "name": s.name, "status": s.status,
+                 "language": s.language, "created_at": _iso(s.created_at),
+                 "confirmed_at": _iso(s.confirmed_at), "lists": lists.get(s.id, [])}
+                for s in found]
 
 
 # -- Erasure --------------------------------------------------------------------------------------

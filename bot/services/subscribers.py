@@ -78,6 +78,22 @@ def add_list(settings: Settings, name: str, *, title: str, from_email: str, from
     if not _LIST_NAME.match(name or ""):
         raise BadInput(f"list name {name!r}: use lower-case letters, digits, - and _ (it goes "
                        f"into the List-Id header)")
+    row = MailingList(name=name, **_list_fields(
+        settings, title=title, from_email=from_email, from_name=from_name, reply_to=reply_to,
+        language=language, template=template, schedule=schedule, timezone=timezone,
+        max_articles=max_articles, categories=categories))
+    with session_scope(settings.effective_database_url) as session:
+        if session.scalar(select(MailingList.id).where(MailingList.name == name)):
+            raise BadInput(f"a list named {name!r} exists already")
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _list_fields(settings: Settings, *, title: str, from_email: str, from_name: str,
+                 reply_to: str | None, language: str, template: str, schedule: str | None,
+                 timezone: str, max_articles: int, categories: Iterable[str]) -> dict:
+    """A list's settings, checked and in normal form; BadInput names the first bad one."""
     if not (title or "").strip() or not (from_name or "").strip():
         raise BadInput("--title and --from-name must not be empty")
     if max_articles < 1:
@@ -85,19 +101,37 @@ def add_list(settings: Settings, name: str, *, title: str, from_email: str, from
     if not _LIST_NAME.match(template or "") or not (Path(settings.templates_dir) / "email" / template).is_dir():
         raise BadInput(f"--template: no template folder templates/email/{template}/")
     zone(timezone)
-    row = MailingList(
-        name=name, title=title.strip(), from_name=from_name.strip(),
-        from_email=normalize_email(from_email),
+    return dict(
+        title=title.strip(), from_name=from_name.strip(), from_email=normalize_email(from_email),
         reply_to=normalize_email(reply_to) if reply_to else None,
         language=check_language(language, "--language"), template=template,
         schedule=str(parse_schedule(schedule)) if schedule else None, timezone=timezone,
         max_articles=max_articles, categories=clean_topics(categories))
+
+
+def update_list(settings: Settings, name: str, *, title: str, from_email: str, from_name: str,
+                reply_to: str | None = None, language: str = "en", template: str = "digest",
+                schedule: str | None = None, timezone: str = "UTC", max_articles: int = 10,
+                categories: Iterable[str] = ()) -> dict:
+    """Change every setting of a list but its name (the List-Id readers filter on); checked
+    as `add_list` checks them. Editions already built keep what they were built with."""
+    fields = _list_fields(
+        settings, title=title, from_email=from_email, from_name=from_name, reply_to=reply_to,
+        language=language, template=template, schedule=schedule, timezone=timezone,
+        max_articles=max_articles, categories=categories)
     with session_scope(settings.effective_database_url) as session:
-        if session.scalar(select(MailingList.id).where(MailingList.name == name)):
-            raise BadInput(f"a list named {name!r} exists already")
-        session.add(row)
+        mlist = get_list_row(session, name)
+        for key, value in fields.items():
+            setattr(mlist, key, value)
         session.flush()
-        return row.id
+        return _list_json(session, mlist)
+
+
+def list_templates(settings: Settings) -> list[str]:
+    """The digest template folders a list may use (templates/email/<name>/, not partials)."""
+    folder = Path(settings.templates_dir) / "email"
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_dir() and _LIST_NAME.match(p.name) and p.name != "confirm")
 
 
 def _list_json(session: Session, mlist: MailingList) -> dict:
@@ -120,6 +154,10 @@ def list_lists(settings: Settings) -> list[dict]:
 def get_list(settings: Settings, name: str) -> dict:
     with session_scope(settings.effective_database_url) as session:
         return _list_json(session, get_list_row(session, name))
+
+
+class CannotResubscribe(BadInput):
+    """A preferences form asked to add a list for an address that left or cannot be mailed."""
 
 
 # -- Double opt-in --------------------------------------------------------------------------------
@@ -274,6 +312,30 @@ def _outcome(session: Session, subscriber: Subscriber, list_ids: Iterable[int], 
             "changed": changed, "lists": [{"name": m.name, "title": m.title} for m in lists if m]}
 
 
+def link_details(settings: Settings, purpose: str, token: str) -> dict:
+    """What a page behind a signed link needs besides the change itself: the language to
+    speak (the subscriber's, else the list's) and the list(s) the link is about (every list
+    the subscriber is on, for a link without one), each with whether the subscriber gets it
+    now (`active`). BadToken for a forged or expired token; for a subscriber erased since,
+    the list is still named, so an old unsubscribe link keeps working."""
+    sid, lid = read_token(settings.effective_secret_key(), purpose, token)
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, sid)
+        if lid is not None:
+            lists = [m for m in [session.get(MailingList, lid)] if m]
+        elif subscriber is not None:
+            lists = [m for m in (session.get(MailingList, s.list_id)
+                                 for s in subscriptions_of(session, sid)) if m]
+        else:
+            lists = []
+        language = (subscriber.language if subscriber else None) or (lists[0].language if lists else None)
+        active = {s.list_id for s in subscriptions_of(session, sid) if s.active} if subscriber else set()
+        live = subscriber is not None and subscriber.status == S.CONFIRMED
+        return {"subscriber_id": sid, "list_id": lid, "language": language,
+                "lists": [{"name": m.name, "title": m.title, "active": live and m.id in active}
+                          for m in lists]}
+
+
 def confirm(settings: Settings, token: str, *, method: str = "web", origin: str | None = None) -> dict:
     """Activate the subscription a confirmation link was sent for. Idempotent; refuses
     (changed False, status unchanged) when the address has since left or the sign-up was
@@ -312,20 +374,26 @@ def unsubscribe(settings: Settings, token: str, *, method: str = "one-click", or
 
 
 def get_preferences(settings: Settings, token: str) -> dict:
-    sid, _ = read_token(settings.effective_secret_key(), "preferences", token)
+    sid, lid = read_token(settings.effective_secret_key(), "preferences", token)
     with session_scope(settings.effective_database_url) as session:
-        return _preferences(session, _subscriber_from(session, sid, "preferences"))
+        return _preferences(session, _subscriber_from(session, sid, "preferences"), lid)
 
 
-def _preferences(session: Session, subscriber: Subscriber) -> dict:
+def _preferences(session: Session, subscriber: Subscriber, token_list_id: int | None = None) -> dict:
+    """`list`: the name of the list the link was sent for (the one `topics` apply to), None
+    for a link without a list. `schedule`/`language` per list: there is no frequency
+    setting, so a page offers the daily and the weekly list as the choice of rhythm."""
     mine = {s.list_id: s for s in subscriptions_of(session, subscriber.id)}
+    rows = list(session.scalars(select(MailingList).order_by(MailingList.name)))
     return {"email": subscriber.email, "name": subscriber.name, "language": subscriber.language,
             "status": subscriber.status,
+            "list": next((m.name for m in rows if m.id == token_list_id), None),
             "lists": [{"name": m.name, "title": m.title,
                        "subscribed": bool(mine.get(m.id) and mine[m.id].active),
                        "topics": list(mine[m.id].topics) if m.id in mine else [],
-                       "categories": list(m.categories or [])}
-                      for m in session.scalars(select(MailingList).order_by(MailingList.name))]}
+                       "categories": list(m.categories or []),
+                       "schedule": m.schedule, "timezone": m.timezone, "language": m.language}
+                      for m in rows]}
 
 
 def update_preferences(settings: Settings, token: str, *, lists: Iterable[str] | None = None,
@@ -346,7 +414,7 @@ def update_preferences(settings: Settings, token: str, *, lists: Iterable[str] |
         if language:
             subscriber.language = language
         session.flush()
-        return _preferences(session, subscriber)
+        return _preferences(session, subscriber, lid)
 
 
 def _set_lists(session: Session, subscriber: Subscriber, wanted: set[str], origin: str | None) -> None:
@@ -358,7 +426,8 @@ def _set_lists(session: Session, subscriber: Subscriber, wanted: set[str], origi
     wanted_ids = {m.id for m in rows.values()}
     to_add = [lid for lid in wanted_ids if not (current.get(lid) and current[lid].active)]
     if to_add and (subscriber.status in ENDED or is_suppressed(session, subscriber.email)):
-        raise BadInput("this address has unsubscribed or cannot receive mail; it cannot be re-subscribed here")
+        raise CannotResubscribe("this address has unsubscribed or cannot receive mail; it cannot be "
+                                "re-subscribed here")
     for lid in to_add:
         _subscription(session, subscriber.id, lid, topics=[]).active = True
         record_consent(session, subscriber.id, lid, "subscribe", "preferences", origin)
@@ -367,6 +436,23 @@ def _set_lists(session: Session, subscriber: Subscriber, wanted: set[str], origi
     leaving = [s for lid, s in current.items() if lid not in wanted_ids]
     if end_subscriptions(session, subscriber, leaving, method="preferences", origin=origin):
         settle_after_unsubscribe(session, subscriber)
+
+
+def remove_from_list(settings: Settings, subscriber_id: int, list_name: str, *, method: str = "dashboard",
+                     origin: str | None = None) -> bool:
+    """An operator takes a subscriber off one list (at their request, say), recorded as an
+    unsubscribe; with nothing live left they have left for good, as after a link click.
+    False when they were not on the list."""
+    with session_scope(settings.effective_database_url) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None:
+            raise BadInput(f"no subscriber with id {subscriber_id}")
+        mlist = get_list_row(session, list_name)
+        ended = end_subscriptions(session, subscriber, subscriptions_of(session, subscriber_id, mlist.id),
+                                  method=method, origin=origin)
+        if ended:
+            settle_after_unsubscribe(session, subscriber)
+        return bool(ended)
 
 
 # -- Suppression ----------------------------------------------------------------------------------

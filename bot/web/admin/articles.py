@@ -1,7 +1,161 @@
-"""Dashboard pages: articles (to be built)."""
+"""Dashboard pages: articles and their share posts, one card per account, each editable
+before it goes out, with the platform's own length count (live, through `…/length`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from bot.errors import BadInput
+from bot.services import articles, ingest, shares
+from bot.web.security import settings_of
+from bot.web.templating import flash, local_time, render
 
 router = APIRouter()
+
+PAGE_SIZE = 25
+
+
+@router.get("/articles")
+def article_list(request: Request, q: str = "", page: int = 1):
+    page = max(page, 1)
+    rows, total = articles.search_articles(settings_of(request), q, offset=(page - 1) * PAGE_SIZE,
+                                           limit=PAGE_SIZE)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render(request, "admin/articles.html",
+                  {"articles": rows, "q": q, "page": page, "pages": pages, "total": total})
+
+
+@router.get("/articles/{article_id}")
+def article_page(request: Request, article_id: int):
+    return _article_page(request, article_id)
+
+
+def _article_page(request: Request, article_id: int, *, errors: dict[int, str] | None = None,
+                  drafts: dict[int, str] | None = None, status_code: int = 200):
+    """The page; after a refused save, with the editor's text kept in its card and the
+    reason shown under it (`errors` and `drafts` by account id)."""
+    settings = settings_of(request)
+    article = articles.get_article(settings, article_id)
+    if article is None:
+        raise HTTPException(404, f"no article with id {article_id}")
+    cards = shares.article_shares(settings, article_id)
+    for card in cards:
+        draft = (drafts or {}).get(card["account_id"])
+        if draft is not None:
+            length, limit = shares.share_length(settings, card["account_id"], draft)
+            card.update(text=draft, length=length, over=length > limit)
+        card["error"] = (errors or {}).get(card["account_id"])
+    source = next((s for s in ingest.list_sources(settings) if s["id"] == article["source_id"]), None)
+    return render(request, "admin/article.html",
+                  {"article": article, "cards": cards, "source": source},
+                  status_code=status_code)
+
+
+def _to(article_id: int, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/admin/articles/{article_id}{anchor}", status_code=303)
+
+
+def _site_time(request: Request, value: str) -> datetime:
+    """A datetime-local field, read in the site's time zone."""
+    try:
+        naive = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput(f"{value!r} is not a date and time (2026-11-29T08:00)") from None
+    return naive.replace(tzinfo=ZoneInfo(settings_of(request).timezone or "UTC"))
+
+
+@router.post("/articles/{article_id}/accounts/{account_id}/length")
+def text_length(request: Request, article_id: int, account_id: int, text: str = Form("")):
+    """The live counter: the text's length as the account's platform counts it."""
+    try:
+        length, limit = shares.share_length(settings_of(request), account_id, text)
+    except BadInput as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    return {"length": length, "limit": limit, "over": length > limit}
+
+
+@router.post("/articles/{article_id}/posts/{post_id}/text")
+def save_text(request: Request, article_id: int, post_id: int, account_id: int = Form(...),
+              text: str = Form("")):
+    settings = settings_of(request)
+    try:
+        post = shares.edit_share(settings, post_id, text)
+    except BadInput as exc:
+        return _article_page(request, article_id, errors={account_id: f"Not saved: {exc}"},
+                             drafts={account_id: text}, status_code=422)
+    length, limit = shares.share_length(settings, account_id, text)
+    flash(request, f"Saved the text for {post['account']} ({length} / {limit}).")
+    return _to(article_id, f"#account-{account_id}")
+
+
+@router.post("/articles/{article_id}/posts/{post_id}/reschedule")
+def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("")):
+    try:
+        post = shares.reschedule_share(settings_of(request), post_id, _site_time(request, at))
+    except BadInput as exc:
+        flash(request, f"Not rescheduled: {exc}", "error")
+    else:
+        flash(request, f"The {post['account']} post is now scheduled for "
+                       f"{_local(request, post['scheduled_at'])}.")
+    return _to(article_id)
+
+
+@router.post("/articles/{article_id}/posts/{post_id}/now")
+def now(request: Request, article_id: int, post_id: int):
+    try:
+        post = shares.post_now(settings_of(request), post_id)
+    except BadInput as exc:
+        flash(request, f"Not posted: {exc}", "error")
+    else:
+        if post["waiting_for"]:
+            flash(request, f"The {post['account']} post is due now but waits: "
+                           f"{post['waiting_for']}", "warn")
+        else:
+            flash(request, f"The {post['account']} post goes out within a minute.")
+    return _to(article_id)
+
+
+@router.post("/articles/{article_id}/posts/{post_id}/skip")
+def skip(request: Request, article_id: int, post_id: int):
+    try:
+        post = shares.skip_share(settings_of(request), post_id)
+    except BadInput as exc:
+        flash(request, f"Not skipped: {exc}", "error")
+    else:
+        flash(request, f"The {post['account']} post will not go out.")
+    return _to(article_id)
+
+
+@router.post("/articles/{article_id}/posts/{post_id}/reshare")
+def reshare(request: Request, article_id: int, post_id: int):
+    try:
+        post = shares.reshare(settings_of(request), post_id)
+    except BadInput as exc:
+        flash(request, f"Not shared again: {exc}", "error")
+    else:
+        flash(request, f"Shared again on {post['account']} at "
+                       f"{_local(request, post['scheduled_at'])}.")
+    return _to(article_id)
+
+
+@router.post("/articles/{article_id}/accounts/{account_id}/schedule")
+def schedule(request: Request, article_id: int, account_id: int, text: str = Form(""),
+             at: str = Form("")):
+    """A post for an account that has none for this article yet."""
+    settings = settings_of(request)
+    try:
+        when = _site_time(request, at) if at.strip() else None
+        post = shares.new_share(settings, article_id, account_id, text=text, at=when)
+    except BadInput as exc:
+        return _article_page(request, article_id, errors={account_id: f"Not scheduled: {exc}"},
+                             drafts={account_id: text}, status_code=422)
+    flash(request, f"Scheduled on {post['account']} for {_local(request, post['scheduled_at'])}.")
+    return _to(article_id, f"#account-{account_id}")
+
+
+def _local(request: Request, value: str) -> str:
+    return f"{local_time(value, request)} ({settings_of(request).timezone})"

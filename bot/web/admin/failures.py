@@ -1,7 +1,65 @@
-"""Dashboard pages: failures (to be built)."""
+"""Dashboard page: what failed and why, each with a way to try again. Retrying makes the
+work due now; the next dispatch tick (within a minute) does it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from bot.errors import BadInput
+from bot.services import retries
+from bot.web.security import settings_of
+from bot.web.templating import flash, render
 
 router = APIRouter()
+
+# Enough to see a bad morning at a glance; the totals say when there are more.
+SHOWN = 100
+
+
+@router.get("/failures")
+def failures(request: Request):
+    return render(request, "admin/failures.html",
+                  {"failures": retries.list_failures(settings_of(request), limit=SHOWN)})
+
+
+def _back() -> RedirectResponse:
+    return RedirectResponse("/admin/failures", status_code=303)
+
+
+@router.post("/failures/deliveries/{delivery_id}/retry")
+def retry_delivery(request: Request, delivery_id: int):
+    try:
+        edition_id = retries.retry_delivery(settings_of(request), delivery_id)
+    except BadInput as exc:
+        flash(request, f"Not retried: {exc}", "error")
+    else:
+        flash(request, f"Delivery {delivery_id} (edition {edition_id}) goes out again within a minute.")
+    return _back()
+
+
+@router.post("/failures/editions/{edition_id}/resend")
+def resend_edition(request: Request, edition_id: int):
+    try:
+        count = retries.resend_failed(settings_of(request), edition_id)
+    except BadInput as exc:
+        flash(request, f"Not resent: {exc}", "error")
+    else:
+        flash(request, f"{count} failed deliver{'y' if count == 1 else 'ies'} of edition "
+                       f"{edition_id} go out again within a minute.")
+    return _back()
+
+
+@router.post("/failures/posts/{post_id}/retry")
+def retry_post(request: Request, post_id: int):
+    try:
+        post = retries.retry_post(settings_of(request), post_id)
+    except BadInput as exc:
+        flash(request, f"Not retried: {exc}", "error")
+    else:
+        if post["waiting_for"]:
+            flash(request, f"The {post['account']} post is due again but waits until the "
+                           f"account's credentials pass a check: {post['waiting_for']}", "warn")
+        else:
+            flash(request, f"The {post['account']} post goes out again within a minute.")
+    return _back()

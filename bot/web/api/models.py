@@ -1,0 +1,226 @@
+"""The API's request and response bodies. Times are ISO 8601 in UTC ("…Z")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.web.api.common import Text, UtcDatetime
+
+EditionState = Literal["pending", "sending", "sent", "skipped", "failed", "cancelled", "preview",
+                       "scheduled"]
+PostStateName = Literal["scheduled", "claimed", "sent", "failed", "skipped"]
+SubscriberState = Literal["pending", "confirmed", "unsubscribed", "bounced", "complained"]
+DeliveryStateName = Literal["pending", "claimed", "sent", "deferred", "failed", "suppressed"]
+
+
+class Input(BaseModel):
+    # A misspelt field is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- Articles -------------------------------------------------------------------------------------
+
+
+class ArticleSummary(BaseModel):
+    id: int
+    title: str
+    url: str | None
+    published: datetime
+    categories: List[str]
+    language: str | None
+    updated: bool = Field(description="Changed since it was first ingested")
+
+
+class Article(ArticleSummary):
+    guid: str | None
+    summary: str
+    body_html: str = Field(description="Sanitised HTML")
+    image: str | None
+    author: str | None
+    source_id: int
+    revision: int
+    modified: datetime | None
+    first_seen: datetime
+
+
+# -- Editions -------------------------------------------------------------------------------------
+
+
+class DeliveryCounts(BaseModel):
+    pending: int = 0
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    total: int = 0
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> "DeliveryCounts":
+        return cls(**{k: v for k, v in counts.items() if k in cls.model_fields}, total=sum(counts.values()))
+
+
+class Edition(BaseModel):
+    id: int
+    list_id: int
+    list: str
+    status: EditionState
+    subject: str | None = Field(description="Known once the edition is built")
+    error: str | None
+    scheduled_for: datetime
+    sent_at: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    created_at: datetime | None
+    created_by: str | None = Field(description="The editor who planned it; null: the list's schedule")
+    articles: int = Field(description="How many articles it carries")
+    article_ids: List[int]
+    deliveries: DeliveryCounts
+
+    @classmethod
+    def of(cls, row: dict) -> "Edition":
+        return cls(**{**row, "deliveries": DeliveryCounts.of(row["deliveries"])})
+
+
+# -- Share posts ----------------------------------------------------------------------------------
+
+
+class SharePost(BaseModel):
+    id: int
+    article_id: int
+    account: str
+    platform: Literal["x", "mastodon", "bluesky", "telegram"]
+    state: PostStateName
+    scheduled_at: datetime
+    text: str | None = Field(description="The editor's text; null: composed when it goes out")
+    attempts: int
+    last_error: str | None
+    remote_id: str | None
+    remote_url: str | None
+    sent_at: datetime | None
+
+
+class SharePostChange(Input):
+    """Change a post that has not gone out (scheduled or failed)."""
+    text: Text(10_000, min_length=1) | None = Field(
+        None, description="The post's text, checked against the platform's own length rules")
+    scheduled_at: UtcDatetime | None = Field(
+        None, description="When it goes out (with a time zone); a failed post is retried then")
+
+    @model_validator(mode="after")
+    def _something(self) -> "SharePostChange":
+        if self.text is None and self.scheduled_at is None:
+            raise ValueError("give text and/or scheduled_at")
+        return self
+
+
+# -- Subscribers ----------------------------------------------------------------------------------
+
+
+class Subscriber(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    language: str | None
+    status: SubscriberState
+    created_at: datetime | None
+    confirmed_at: datetime | None
+    lists: List[str] = Field(description="Lists the subscriber is active on")
+
+
+class Subscription(BaseModel):
+    list: str | None
+    active: bool
+    topics: List[str]
+    since: datetime | None
+
+
+class ConsentRecord(BaseModel):
+    at: datetime | None
+    list: str | None
+    action: str
+    method: str
+    origin: str | None
+
+
+class DeliveryRecord(BaseModel):
+    edition_id: int
+    list: str | None
+    state: DeliveryStateName
+    attempts: int
+    sent_at: datetime | None
+    smtp_reply: str | None
+    last_error: str | None
+    subject: str | None = None
+    scheduled_for: datetime | None = None
+
+
+class SubscriberDetail(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    language: str | None
+    timezone: str | None
+    status: SubscriberState
+    created_at: datetime | None
+    confirmed_at: datetime | None
+    subscriptions: List[Subscription]
+    consents: List[ConsentRecord]
+    deliveries: List[DeliveryRecord]
+    suppressed: str | None = Field(description="Why the address is on the suppression list, if it is")
+
+
+class NewSubscriber(Input):
+    email: Text(320, min_length=1)
+    list: Text(100, min_length=1) = Field(description="The list's name")
+    name: Text(200) | None = None
+    language: Text(35) | None = Field(None, description="BCP 47, e.g. en, fr, pt-BR")
+    topics: List[Text(100)] = Field([], max_length=50,
+                                    description="Only articles in these categories; empty: all")
+    confirmed: bool = Field(False, description="You hold their consent: no confirmation email. "
+                                               "Otherwise they get one and stay pending until "
+                                               "they follow its link.")
+
+
+class SubscriberAdded(BaseModel):
+    subscriber_id: int
+    email: str
+    list: str
+    status: Literal["pending", "confirmed"]
+    confirmation_sent: bool
+
+
+# -- Lists ----------------------------------------------------------------------------------------
+
+
+class MailingList(BaseModel):
+    id: int
+    name: str
+    title: str
+    from_name: str
+    from_email: str
+    reply_to: str | None
+    language: str
+    template: str
+    schedule: str | None = Field(description="'daily 07:00' or 'weekly mon 08:00', in `timezone`")
+    timezone: str
+    max_articles: int
+    categories: List[str]
+    subscribers: int = Field(description="Confirmed, active subscribers")
+
+
+class NewList(Input):
+    name: Text(100, min_length=1) = Field(description="Lower-case letters, digits, - and _")
+    title: Text(200, min_length=1)
+    from_email: Text(320, min_length=1)
+    from_name: Text(200, min_length=1)
+    reply_to: Text(320) | None = None
+    language: Text(35) = "en"
+    template: Text(100) = "digest"
+    schedule: Text(100) | None = None
+    timezone: Text(64) = "UTC"
+    max_articles: int = Field(10, ge=1, le=200)
+    categories: List[Text(100)] = Field([], max_length=100)
