@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain.articles import ArticleDraft
 from bot.domain.snippets import platform_length
-from bot.services import dispatch, shares
+from bot.services import dispatch, share_edits, shares
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.models import PostState, SharePost, Source, SourceKind
@@ -273,7 +273,7 @@ def test_an_edited_bluesky_text_gets_facets_for_its_own_bytes(settings, newsroom
     post_id = newsroom["posts"]["gazette-bsky"]
     url = shares.compose_share(settings, newsroom["article"], "bluesky", "gazette-bsky").url
     text = f"Zürich’s ferry 🚢 runs again: {url} and https://news.example.com/more #Harbour"
-    shares.edit_share(settings, post_id, text)
+    share_edits.edit_share(settings, post_id, text)
 
     assert shares.publish_one(settings, post_id, now=LATER).sent == [post_id]
 

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.mail.transport import OutboxTransport, SmtpTransport
 from bot.services import digests, dispatch_email, planning, shares
 from bot.store.db import session_scope
-from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
+from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
+from bot.web.app import create_app
 from bot.web.security import EMAIL_FRAME_CSP
 from tests.integration.test_planning import add_articles, add_readers, bodies, make_list
 from tests.support.smtpserver import SmtpServer
@@ -34,7 +36,6 @@ def local_input(moment: datetime) -> str:
 
 def next_runs(settings, list_id: int, count: int = 2) -> list[datetime]:
     with session_scope(settings.effective_database_url) as s:
-        from bot.store.mailing import MailingList
         mlist = s.get(MailingList, list_id)
         return planning.runs(mlist, now(), now() + timedelta(days=count + 1))[:count]
 
@@ -104,10 +105,6 @@ def test_a_run_page_shows_the_email_in_a_sandboxed_frame_with_the_email_csp(site
 
 def with_session_only(settings, path: str) -> bool:
     """Neither the page nor its frame answers without a login."""
-    from fastapi.testclient import TestClient
-
-    from bot.web.app import create_app
-
     anonymous = TestClient(create_app(settings))
     return all(anonymous.get(p, follow_redirects=False).status_code == 303 for p in (path, path + "/frame"))
 

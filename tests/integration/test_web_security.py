@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.domain.articles import ArticleDraft
-from bot.services import editors, shares, subscribers
+from bot.services import editors, share_edits, shares, subscribers
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.editors import Throttle
@@ -94,7 +94,7 @@ def seeded(settings):
         article_id = stored.article.id
     [post] = shares.schedule_share(settings, article_id, "gazette-x",
                                    at=datetime.now(timezone.utc) + timedelta(days=1))
-    shares.edit_share(settings, post["id"], SENTINELS["post"])
+    share_edits.edit_share(settings, post["id"], SENTINELS["post"])
     return settings
 
 

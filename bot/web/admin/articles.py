@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from bot.errors import BadInput
-from bot.services import articles, ingest, shares
+from bot.services import articles, ingest, share_edits, shares
 from bot.web.security import settings_of
 from bot.web.templating import flash, local_time, render
 
@@ -42,11 +42,11 @@ def _article_page(request: Request, article_id: int, *, errors: dict[int, str] |
     article = articles.get_article(settings, article_id)
     if article is None:
         raise HTTPException(404, f"no article with id {article_id}")
-    cards = shares.article_shares(settings, article_id)
+    cards = share_edits.article_shares(settings, article_id)
     for card in cards:
         draft = (drafts or {}).get(card["account_id"])
         if draft is not None:
-            length, limit = shares.share_length(settings, card["account_id"], draft)
+            length, limit = share_edits.share_length(settings, card["account_id"], draft)
             card.update(text=draft, length=length, over=length > limit)
         card["error"] = (errors or {}).get(card["account_id"])
     source = next((s for s in ingest.list_sources(settings) if s["id"] == article["source_id"]), None)
@@ -72,7 +72,7 @@ def _site_time(request: Request, value: str) -> datetime:
 def text_length(request: Request, article_id: int, account_id: int, text: str = Form("")):
     """The live counter: the text's length as the account's platform counts it."""
     try:
-        length, limit = shares.share_length(settings_of(request), account_id, text)
+        length, limit = share_edits.share_length(settings_of(request), account_id, text)
     except BadInput as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
     return {"length": length, "limit": limit, "over": length > limit}
@@ -83,11 +83,11 @@ def save_text(request: Request, article_id: int, post_id: int, account_id: int =
               text: str = Form("")):
     settings = settings_of(request)
     try:
-        post = shares.edit_share(settings, post_id, text)
+        post = share_edits.edit_share(settings, post_id, text)
     except BadInput as exc:
         return _article_page(request, article_id, errors={account_id: f"Not saved: {exc}"},
                              drafts={account_id: text}, status_code=422)
-    length, limit = shares.share_length(settings, account_id, text)
+    length, limit = share_edits.share_length(settings, account_id, text)
     flash(request, f"Saved the text for {post['account']} ({length} / {limit}).")
     return _to(article_id, f"#account-{account_id}")
 
@@ -95,7 +95,7 @@ def save_text(request: Request, article_id: int, post_id: int, account_id: int =
 @router.post("/articles/{article_id}/posts/{post_id}/reschedule")
 def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("")):
     try:
-        post = shares.reschedule_share(settings_of(request), post_id, _site_time(request, at))
+        post = share_edits.reschedule_share(settings_of(request), post_id, _site_time(request, at))
     except BadInput as exc:
         flash(request, f"Not rescheduled: {exc}", "error")
     else:
@@ -107,7 +107,7 @@ def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("
 @router.post("/articles/{article_id}/posts/{post_id}/now")
 def now(request: Request, article_id: int, post_id: int):
     try:
-        post = shares.post_now(settings_of(request), post_id)
+        post = share_edits.post_now(settings_of(request), post_id)
     except BadInput as exc:
         flash(request, f"Not posted: {exc}", "error")
     else:
@@ -133,7 +133,7 @@ def skip(request: Request, article_id: int, post_id: int):
 @router.post("/articles/{article_id}/posts/{post_id}/reshare")
 def reshare(request: Request, article_id: int, post_id: int):
     try:
-        post = shares.reshare(settings_of(request), post_id)
+        post = share_edits.reshare(settings_of(request), post_id)
     except BadInput as exc:
         flash(request, f"Not shared again: {exc}", "error")
     else:
@@ -149,7 +149,7 @@ def schedule(request: Request, article_id: int, account_id: int, text: str = For
     settings = settings_of(request)
     try:
         when = _site_time(request, at) if at.strip() else None
-        post = shares.new_share(settings, article_id, account_id, text=text, at=when)
+        post = share_edits.new_share(settings, article_id, account_id, text=text, at=when)
     except BadInput as exc:
         return _article_page(request, article_id, errors={account_id: f"Not scheduled: {exc}"},
                              drafts={account_id: text}, status_code=422)

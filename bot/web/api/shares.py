@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from bot.errors import BadInput
-from bot.services import shares
+from bot.services import share_edits, shares
 from bot.web.api.common import (CONFLICT, MAX_ID, NOT_FOUND, ApiRoute, Page, Paging, ResourceId, Text,
                                 conflict, not_found)
 from bot.web.api.models import PostStateName, SharePost, SharePostChange
@@ -35,12 +35,12 @@ def get_share(post_id: ResourceId, settings=Depends(settings_of)):
 def change_share(post_id: ResourceId, change: SharePostChange, settings=Depends(settings_of)):
     post = _existing(settings, post_id)
     if change.text is not None:
-        shares.check_text(post["platform"], change.text)   # 422 before anything is written
+        share_edits.check_text(post["platform"], change.text)   # 422 before anything is written
     try:
         if change.scheduled_at is not None:
-            post = shares.reschedule_share(settings, post_id, change.scheduled_at)
+            post = share_edits.reschedule_share(settings, post_id, change.scheduled_at)
         if change.text is not None:
-            post = shares.edit_share(settings, post_id, change.text)
+            post = share_edits.edit_share(settings, post_id, change.text)
     except BadInput as exc:
         _state_conflict(settings, post_id, exc)
     return post
@@ -65,6 +65,6 @@ def _existing(settings, post_id: int) -> dict:
 
 def _state_conflict(settings, post_id: int, exc: BadInput):
     """A post no longer editable is a conflict (409); anything else was bad input (422)."""
-    if shares.get_share(settings, post_id)["state"] not in shares.EDITABLE:
+    if shares.get_share(settings, post_id)["state"] not in share_edits.EDITABLE:
         raise conflict(exc) from None
     raise exc
