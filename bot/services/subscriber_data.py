@@ -51,7 +51,6 @@ CHUNK = 500  # addresses looked up per query during an import
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 STAGED_TTL = 24 * 3600          # seconds an uncommitted upload is kept
 _STAGED_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -359,100 +358,6 @@ def _held(session, subscriber: Subscriber) -> dict:
                            select(Delivery, Edition.list_id).join(Edition, Edition.id == Delivery.edition_id)
                            .where(Delivery.subscriber_id == sid).order_by(Delivery.id))],
     }
-
-
-# -- Finding subscribers and their history --------------------------------------------------------
-
-
-@dataclass
-class SearchResult:
-    rows: list[dict]
-    total: int
-    page: int
-    pages: int
-
-
-def search_subscribers(settings: Settings, *, text: str = "", list_name: str | None = None,
-                       status: str | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> SearchResult:
-    """Subscribers whose address or name contains `text` (any case), on a list (active or
-    pending there), with a status; newest first, a page at a time."""
-    with session_scope(settings.effective_database_url) as session:
-        query = select(Subscriber)
-        needle = " ".join((text or "").split()).lower()
-        if needle:
-            query = query.where(func.lower(Subscriber.email).contains(needle, autoescape=True)
-                                | func.lower(Subscriber.name).contains(needle, autoescape=True))
-        if list_name:
-            mlist = get_list_row(session, list_name)
-            query = query.where(Subscriber.id.in_(select(Subscription.subscriber_id).where(
-                Subscription.list_id == mlist.id)))
-        if status:
-            query = query.where(Subscriber.status == status)
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        pages = max(1, -(-total // per_page))
-        page = min(max(1, page), pages)
-        found = list(session.scalars(query.order_by(Subscriber.id.desc())
-                                     .offset((page - 1) * per_page).limit(per_page)))
-        lists = _lists_of(session, [s.id for s in found])
-        rows = [{"id": s.id, "email": s.email, "name": s.name, "status": s.status,
-                 "language": s.language, "created_at": s.created_at, "lists": lists.get(s.id, [])}
-                for s in found]
-        return SearchResult(rows=rows, total=total, page=page, pages=pages)
-
-
-def _lists_of(session, subscriber_ids: list[int]) -> dict[int, list[str]]:
-    """Names of the lists each subscriber is active on."""
-    found: dict[int, list[str]] = {}
-    for sid, name in session.execute(
-            select(Subscription.subscriber_id, MailingList.name)
-            .join(MailingList, MailingList.id == Subscription.list_id)
-            .where(Subscription.subscriber_id.in_(subscriber_ids), Subscription.active.is_(True))
-            .order_by(MailingList.name)):
-        found.setdefault(sid, []).append(name)
-    return found
-
-
-def subscriber_history(settings: Settings, subscriber_id: int) -> dict:
-    """`export_subscriber` for the dashboard: found by id, each delivery with its
-    edition's subject and slot."""
-    with session_scope(settings.effective_database_url) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            raise BadInput(f"no subscriber with id {subscriber_id} (erased, or never added)")
-        email = subscriber.email
-    data = export_subscriber(settings, email)
-    edition_ids = {d["edition_id"] for d in data["deliveries"]}
-    with session_scope(settings.effective_database_url) as session:
-        editions = {e.id: e for e in session.scalars(select(Edition).where(Edition.id.in_(edition_ids)))}
-    for delivery in data["deliveries"]:
-        edition = editions.get(delivery["edition_id"])
-        delivery["subject"] = edition.subject if edition else None
-        delivery["scheduled_for"] = _iso(edition.scheduled_for) if edition else None
-    return data
-
-
-def find_subscribers(settings: Settings, *, text: str = "", list_name: str | None = None,
-                     status: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """`search_subscribers` by offset (the API pages that way), oldest first so a client
-    walking the pages misses no one added meanwhile."""
-    with session_scope(settings.effective_database_url) as session:
-        query = select(Subscriber)
-        needle = " ".join((text or "").split()).lower()
-        if needle:
-            query = query.where(func.lower(Subscriber.email).contains(needle, autoescape=True)
-                                | func.lower(Subscriber.name).contains(needle, autoescape=True))
-        if list_name is not None:
-            mlist = get_list_row(session, list_name)
-            query = query.where(Subscriber.id.in_(select(Subscription.subscriber_id).where(
-                Subscription.list_id == mlist.id)))
-        if status is not None:
-            query = query.where(Subscriber.status == status)
-        found = list(session.scalars(query.order_by(Subscriber.id).offset(offset).limit(limit)))
-        lists = _lists_of(session, [s.id for s in found])
-        return [{"id": s.id, "email": s.email, "name": s.name, "status": s.status,
-                 "language": s.language, "created_at": _iso(s.created_at),
-                 "confirmed_at": _iso(s.confirmed_at), "lists": lists.get(s.id, [])}
-                for s in found]
 
 
 # -- Erasure --------------------------------------------------------------------------------------

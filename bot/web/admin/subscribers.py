@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from bot.errors import BadInput, PressbotError
-from bot.services import subscriber_data, subscribers
+from bot.services import subscriber_data, subscriber_search, subscribers
 from bot.services.editors import Editor
 from bot.store.mailing import SubscriberStatus
 from bot.web.security import require_editor, settings_of
@@ -36,7 +36,7 @@ def search_page(request: Request, q: str = "", list_name: str = Query("", alias=
     lists = subscribers.list_lists(settings)
     error, result = None, None
     try:
-        result = subscriber_data.search_subscribers(
+        result = subscriber_search.search_subscribers(
             settings, text=q, list_name=list_name or None,
             status=status if status in STATUSES else None, page=page)
     except BadInput as exc:
@@ -173,7 +173,7 @@ def export(request: Request, list_name: str = Query("", alias="list")):
 def detail(request: Request, subscriber_id: int):
     settings = settings_of(request)
     try:
-        history = subscriber_data.subscriber_history(settings, subscriber_id)
+        history = subscriber_search.subscriber_history(settings, subscriber_id)
     except BadInput as exc:
         flash(request, str(exc), "error")
         return _back()
@@ -199,7 +199,7 @@ def unsubscribe(request: Request, subscriber_id: int, list_name: str = Form("", 
 def erase(request: Request, subscriber_id: int):
     settings = settings_of(request)
     try:
-        email = subscriber_data.subscriber_history(settings, subscriber_id)["email"]
+        email = subscriber_search.subscriber_history(settings, subscriber_id)["email"]
         result = subscriber_data.erase_subscriber(settings, email)
     except BadInput as exc:
         flash(request, str(exc), "error")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from bot.errors import BadInput, PressbotError
-from bot.services import subscriber_data, subscribers
+from bot.services import subscriber_search, subscribers
 from bot.services.editors import Editor
 from bot.web.api.common import CONFLICT, NOT_FOUND, ApiRoute, Page, Paging, ResourceId, Text, not_found
 from bot.web.api.models import NewSubscriber, SubscriberAdded, SubscriberDetail, SubscriberState
@@ -27,7 +27,7 @@ def list_subscribers(settings=Depends(settings_of), paging: Paging = Depends(),
                      q: Annotated[Text(320) | None, Query(description="Part of the address or name, any case")] = None,
                      list_name: Annotated[Text(100) | None, Query(alias="list", description="On this list (active or pending)")] = None,
                      status: Annotated[SubscriberState | None, Query()] = None):
-    return paging.page(lambda limit, offset: subscriber_data.find_subscribers(
+    return paging.page(lambda limit, offset: subscriber_search.find_subscribers(
         settings, text=q or "", list_name=list_name, status=status, limit=limit, offset=offset))
 
 
@@ -35,7 +35,7 @@ def list_subscribers(settings=Depends(settings_of), paging: Paging = Depends(),
             summary="One subscriber: lists, consent history, deliveries")
 def get_subscriber(subscriber_id: ResourceId, settings=Depends(settings_of)):
     try:
-        held = subscriber_data.subscriber_history(settings, subscriber_id)
+        held = subscriber_search.subscriber_history(settings, subscriber_id)
     except BadInput:
         raise not_found("subscriber with id", subscriber_id) from None
     suppression = held["suppression"]
