@@ -9,8 +9,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot import __version__, broker
@@ -18,6 +20,7 @@ from bot.config import Settings, get_settings
 from bot.services.status import check_database
 from bot.web import admin, api, auth, hooks, public
 from bot.web.security import LoginRequired, security_headers
+from bot.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "pressbot_session"
@@ -28,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="pressbot", version=__version__, docs_url="/api/docs",
                   redoc_url=None, openapi_url="/api/openapi.json",
+                  swagger_ui_oauth2_redirect_url=None,  # bearer tokens only: no OAuth2 flow
                   description="pressbot's JSON API: articles, editions, share posts, "
                               "subscribers and lists. Authenticate with "
                               "`Authorization: Bearer <token>` (`pressbot tokens create`).")
@@ -48,12 +52,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def to_login(request: Request, exc: LoginRequired):
         return RedirectResponse(f"/admin/login?next={quote(exc.next_url, safe='/')}", status_code=303)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # The API and scripts get JSON; a person in a browser gets a page saying what happened.
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if request.url.path.startswith("/api") or not wants_html:
+            return await http_exception_handler(request, exc)
+        return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
+                      status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(hooks.router)
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(public.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        # The site's own pages are elsewhere; here readers find the sign-up and the archive.
+        return RedirectResponse("/subscribe", status_code=307)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -25,6 +25,10 @@ DEFAULT_CSP = ("default-src 'self'; img-src 'self' https: data:; style-src 'self
                "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 # The rendered email inside the dashboard's sandboxed frame: inline styles (premailer's
 # output), remote images, no scripts at all, framed only by our own pages.
+# FastAPI's /api/docs page is Swagger UI from jsDelivr with an inline bootstrap script.
+API_DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+                "style-src https://cdn.jsdelivr.net; img-src https://fastapi.tiangolo.com data:; "
+                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 EMAIL_FRAME_CSP = ("default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
                    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
@@ -127,7 +131,8 @@ def api_admin(editor: Editor = Depends(api_editor)) -> Editor:
 def security_headers(path: str, headers) -> None:
     """Fill in the headers a response did not set itself (a route may set a looser CSP
     for the email frame)."""
-    headers.setdefault("content-security-policy", DEFAULT_CSP)
+    headers.setdefault("content-security-policy",
+                       API_DOCS_CSP if path == "/api/docs" else DEFAULT_CSP)
     headers.setdefault("x-frame-options", "DENY")
     headers.setdefault("x-content-type-options", "nosniff")
     # Token links (confirm, unsubscribe, preferences) must not leak through Referer.
