@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import get_settings
-from bot.services import dispatch_email
+from bot.services import digests, dispatch_email
 from bot.services.dispatch import DELIVER_BATCH
 from bot.store.models import utcnow
 from tasks import app, enqueuer
@@ -37,8 +37,16 @@ def build_edition(self, list_id: int, slot_iso: str) -> None:
 @app.task(bind=True, name="pressbot.deliver_batch", soft_time_limit=LIMITS["deliver_batch"][0],
           time_limit=LIMITS["deliver_batch"][1])
 def deliver_batch(self, edition_id: int) -> None:
-    report = call_service(self, dispatch_email.deliver_one_batch, get_settings(), edition_id)
+    settings = get_settings()
+    report = call_service(self, dispatch_email.deliver_one_batch, settings, edition_id)
     if report is not None and report.claimed:
         log.info("edition %s batch: %s sent, %s deferred, %s failed, %s suppressed%s", edition_id,
                  report.sent, report.deferred, report.failed, report.suppressed,
                  f" ({report.error})" if report.error else "")
+        # A tick fans an edition out in at most MAX_BATCH_MESSAGES messages and then waits for
+        # the edition's due time to move; a bigger edition would wait REDISPATCH_AFTER for
+        # each further round. So each batch that went well hands on to one more while rows
+        # are still due: the fan-out keeps its width until the edition is done. Claims are
+        # atomic, so a surplus message finds nothing and ends the chain.
+        if not report.error and digests.due_count(settings, edition_id, utcnow()):
+            enqueuer(settings, app)(DELIVER_BATCH, [edition_id])

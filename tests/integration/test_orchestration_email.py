@@ -196,3 +196,24 @@ def flush_redis() -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+def test_an_edition_wider_than_one_fan_out_is_sent_without_waiting_for_another_tick(queued, tmp_path):
+    """55 batches' worth of readers: the build enqueues the most one tick may (50); each
+    batch that goes well hands on to one more while rows are due, so the last five
+    batches go out now, not after PRESSBOT_REDISPATCH_AFTER."""
+    from bot.services.dispatch_email import MAX_BATCH_MESSAGES
+
+    readers = (MAX_BATCH_MESSAGES + 5) * 2
+    with SmtpServer(keep_content=False) as smtp:
+        settings = queued.model_copy(update={"smtp_url": smtp.url, "batch_size": 2})
+        ingest_targets(settings, [str(ROOT / "examples")])
+        now = datetime.now(timezone.utc)
+        scheduled_list(settings, daily_at(now - timedelta(minutes=2)), created_days_ago=1, readers=readers)
+        enqueue = enqueuer(settings)
+        with Worker(settings, tmp_path / "worker.log") as worker:
+            assert len(dispatch.run_tick(settings, enqueue).enqueued["edition"]) == 1
+            wait_for(lambda: delivery_states(settings) == {DeliveryState.SENT: readers}, timeout=90,
+                     what=f"{readers} deliveries sent with no second tick")
+            assert f"{readers} deliveries in {MAX_BATCH_MESSAGES} batches" in worker.output()
+        assert sorted(smtp.handler.recipients().values()) == [1] * readers
