@@ -283,12 +283,15 @@ def _iso(value: datetime | None) -> str | None:
 
 def _edition_row(edition: Edition, list_name: str, counts: dict[str, int]) -> dict:
     articles = edition.content.get("articles") or []
+    # A campaign not built yet holds only the ids its editor picked.
+    article_ids = ([a["id"] for a in articles if "id" in a] if articles
+                   else list(edition.content.get("article_ids") or []))
     return {"id": edition.id, "list_id": edition.list_id, "list": list_name, "status": edition.status,
             "subject": edition.subject, "error": edition.error,
             "scheduled_for": edition.scheduled_for.isoformat(), "sent_at": _iso(edition.sent_at),
             "window_start": _iso(edition.window_start), "window_end": _iso(edition.window_end),
             "created_at": _iso(edition.created_at), "created_by": edition.created_by,
-            "articles": len(articles), "article_ids": [a["id"] for a in articles if "id" in a],
+            "articles": len(article_ids), "article_ids": article_ids,
             "deliveries": counts}
 
 

@@ -1,4 +1,5 @@
-"""The JSON API under /api: articles, editions, share posts, subscribers and lists.
+"""The JSON API under /api: articles, editions (with the calendar, moving, cancelling, previews
+and campaigns), share posts, subscribers and lists.
 
 Every route needs a bearer token (`pressbot tokens create`); writes to settings (lists)
 need an admin's. The schema is at /api/openapi.json, the docs at /api/docs. The CMS

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Literal
+from typing import Annotated, Dict, List, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.web.api.common import Text, UtcDatetime
+from bot.services.planning import MAX_CAMPAIGN_ARTICLES, MAX_INTRO
+from bot.web.api.common import MAX_ID, Text, UtcDatetime
 
 EditionState = Literal["pending", "sending", "sent", "skipped", "failed", "cancelled", "preview",
                        "scheduled"]
@@ -224,3 +225,78 @@ class NewList(Input):
     timezone: Text(64) = "UTC"
     max_articles: int = Field(10, ge=1, le=200)
     categories: List[Text(100)] = Field([], max_length=100)
+
+
+# -- Planning: the calendar, moving and cancelling, campaigns ---------------------------------------
+
+
+class CalendarItem(BaseModel):
+    """A digest on the calendar: an edition row, or a run the list's schedule will still
+    produce (no row yet: `edition_id` is null; move or cancel it with
+    POST /api/lists/{list}/runs/{slot_key})."""
+    edition_id: int | None = Field(description="Null for a run of the schedule that has no row yet")
+    list_id: int
+    list: str
+    list_title: str
+    key: str = Field(description="Stable across requests: edition-{id} or run-{list_id}-{slot_key}")
+    when: datetime = Field(description="When it goes (or went) out")
+    status: EditionState
+    counts: Dict[str, int] = Field(description="An edition row's deliveries by state; for a run "
+                                               "without a row, {\"subscribers\": n} it would go to")
+    subject: str | None = Field(description="Known once the edition is built")
+    slot: datetime | None = Field(description="The schedule run it stands for; null for a campaign")
+    slot_key: str | None = Field(description="`slot` as the runs route takes it: 2026-11-29T06:00Z")
+    campaign: bool
+    moved: bool = Field(description="A run an editor moved away from its slot")
+    created_by: str | None
+    error: str | None
+
+    @classmethod
+    def of(cls, item: dict, slot_key: str | None) -> "CalendarItem":
+        return cls(**{k: v for k, v in item.items() if k in cls.model_fields}, slot_key=slot_key)
+
+
+class Calendar(BaseModel):
+    start: datetime
+    end: datetime
+    items: List[CalendarItem] = Field(description="By time")
+
+
+class EditionChange(Input):
+    """Move a scheduled edition (a moved run or a campaign that has not been built)."""
+    scheduled_for: UtcDatetime = Field(description="The new time, with a time zone, ahead of now")
+
+
+class EditionCancelled(Edition):
+    stopped: int = Field(description="Deliveries not sent yet, now recorded suppressed")
+    already_sent: int = Field(description="Deliveries that had gone out before the cancel")
+
+
+class RunChange(Input):
+    """Either `{"scheduled_for": "2026-11-29T08:00:00+01:00"}` to move the run, or
+    `{"cancel": true}` to keep it from going out."""
+    scheduled_for: UtcDatetime | None = Field(None, description="Its new time, with a time zone")
+    cancel: bool = Field(False, description="true: this run does not go out")
+
+    @model_validator(mode="after")
+    def _one(self) -> "RunChange":
+        if self.cancel == (self.scheduled_for is not None):
+            raise ValueError("give either scheduled_for (to move the run) or cancel: true, not both")
+        return self
+
+
+class NewCampaign(Input):
+    list: Text(100, min_length=1) = Field(description="The list's name")
+    article_ids: List[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=MAX_CAMPAIGN_ARTICLES, description="The articles, in the order they appear")
+    intro: Text(MAX_INTRO) = Field("", description="A paragraph above the articles (plain text)")
+    send_at: UtcDatetime | None = Field(None, description="When it goes out, with a time zone; "
+                                                          "null: now (within the minute)")
+
+
+class EmailPreview(BaseModel):
+    """The email as the list's subscribers get it, for a subscriber without a name; the
+    personal links (unsubscribe, preferences) point nowhere."""
+    subject: str
+    html: str
+    text: str
