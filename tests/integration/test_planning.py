@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bot.domain.articles import ArticleDraft
 from bot.errors import BadInput
 from bot.mail.transport import SmtpTransport
-from bot.services import digests, dispatch_email, planning, subscribers
+from bot.services import digests, dispatch_email, edition_preview, planning, subscribers
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
@@ -377,18 +377,18 @@ def test_preview_shows_what_would_go_out_now_and_what_was_frozen(settings, smtp)
     add_readers(settings, 1)
     add_articles(settings, ["Harbour reopens"], seen=NOW - timedelta(hours=2))
 
-    subject, html, text = planning.preview(settings, list_id, RUN, now=NOW)
+    subject, html, text = edition_preview.preview(settings, list_id, RUN, now=NOW)
     assert "Harbour reopens" in html and "Harbour reopens" in text
     assert "%%PB:" not in html + text and "#unsubscribe" in html
     tick(settings, RUN + timedelta(seconds=1), smtp)
     [row] = editions(settings)
     add_articles(settings, ["Later story"], seen=RUN + timedelta(hours=1))
-    frozen = planning.preview(settings, None, row.id, now=RUN + timedelta(hours=2))
+    frozen = edition_preview.preview(settings, None, row.id, now=RUN + timedelta(hours=2))
     assert frozen[0] == row.subject and "Later story" not in frozen[1]
     # Tomorrow's run would carry what arrived since.
-    assert "Later story" in planning.preview(settings, list_id, RUN + DAY, now=RUN + timedelta(hours=2))[1]
+    assert "Later story" in edition_preview.preview(settings, list_id, RUN + DAY, now=RUN + timedelta(hours=2))[1]
     with pytest.raises(BadInput, match="no new articles since the list's last edition"):
-        planning.preview(settings, list_id, RUN + DAY, now=RUN + timedelta(minutes=30))
+        edition_preview.preview(settings, list_id, RUN + DAY, now=RUN + timedelta(minutes=30))
 
 
 def test_a_test_send_reaches_the_editor_with_test_in_the_subject(settings, smtp):
@@ -396,7 +396,7 @@ def test_a_test_send_reaches_the_editor_with_test_in_the_subject(settings, smtp)
     add_articles(settings, ["Harbour reopens"], seen=NOW - timedelta(hours=2))
     settings.smtp_url = smtp.url
 
-    reply = planning.send_test(settings, list_id, RUN, "ed@example.com", now=NOW)
+    reply = edition_preview.send_test(settings, list_id, RUN, "ed@example.com", now=NOW)
 
     assert reply.startswith("250")
     [received] = smtp.messages

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bot.errors import BadInput
-from bot.services import planning, retries
+from bot.services import edition_preview, planning, retries
 from bot.services.editors import Editor
 from bot.web.security import EMAIL_FRAME_CSP, require_editor, settings_of
 from bot.web.templating import flash, local_time, render
@@ -43,11 +43,11 @@ def _run(list_id: int, slot: str) -> Target:
 def _page(request: Request, target: Target, *, error: str | None = None, send_at: str = ""):
     settings = settings_of(request)
     try:
-        info = planning.describe(settings, target.list_id, target.ref)
+        info = edition_preview.describe(settings, target.list_id, target.ref)
     except BadInput as exc:
         return render(request, "admin/edition_missing.html", {"error": str(exc)}, status_code=404)
     try:
-        subject, _, text = planning.preview(settings, target.list_id, target.ref)
+        subject, _, text = edition_preview.preview(settings, target.list_id, target.ref)
         empty = None
     except BadInput as exc:
         subject, text, empty = info.get("subject"), None, str(exc)
@@ -60,7 +60,7 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
 
 def _frame(request: Request, target: Target) -> HTMLResponse:
     try:
-        _, body, _ = planning.preview(settings_of(request), target.list_id, target.ref)
+        _, body, _ = edition_preview.preview(settings_of(request), target.list_id, target.ref)
     except BadInput as exc:
         body = (f'<!doctype html><meta charset="utf-8"><p style="font-family: sans-serif">'
                 f"{html.escape(str(exc))}</p>")
@@ -136,7 +136,7 @@ def edition_resend(request: Request, edition_id: int):
 
 def _send_test(request: Request, target: Target, editor: Editor):
     try:
-        planning.send_test(settings_of(request), target.list_id, target.ref, editor.email)
+        edition_preview.send_test(settings_of(request), target.list_id, target.ref, editor.email)
     except BadInput as exc:
         return _page(request, target, error=str(exc))
     return _done(request, f"Test sent to {editor.email}.", target.path)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from bot.errors import BadInput
-from bot.services import digests, planning, subscribers
+from bot.services import digests, edition_preview, planning, subscribers
 from bot.services.editors import Editor
 from bot.store.mailing import EditionStatus
 from bot.store.models import utcnow
@@ -212,7 +212,7 @@ def _named(exc: BadInput, fields: dict[str, str], otherwise: str | None = None) 
 
 def _preview(settings, list_id: int | None, ref: int | datetime) -> EmailPreview:
     try:
-        subject, html, text = planning.preview(settings, list_id, ref)
+        subject, html, text = edition_preview.preview(settings, list_id, ref)
     except BadInput as exc:
         raise conflict(exc) from None
     return EmailPreview(subject=subject, html=html, text=text)
