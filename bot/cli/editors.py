@@ -70,12 +70,13 @@ def users_set(
     from bot.services import editors
 
     settings = settings_with_schema()
-    match = [u for u in editors.list_users(settings) if u["email"] == email.strip().lower()]
-    if not match:
-        fail(f"no editor with the address {email}")
+    try:
+        target = editors.user_id(settings, email)
+    except BadInput as exc:
+        fail(str(exc))
     new_password = _password(password_stdin) if (password or password_stdin) else None
     try:
-        editor = editors.update_user(settings, match[0]["id"], role=role, active=active,
+        editor = editors.update_user(settings, target, role=role, active=active,
                                      password=new_password)
     except BadInput as exc:
         fail(str(exc))

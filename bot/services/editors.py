@@ -96,6 +96,16 @@ def list_users(settings: Settings) -> list[dict]:
                  "active": u.active, "last_login_at": u.last_login_at} for u in users]
 
 
+def user_id(settings: Settings, email: str) -> int:
+    """The id of the editor with this address; BadInput when there is none."""
+    address = editor_address(email)
+    with session_scope(settings.effective_database_url) as session:
+        found = session.scalar(select(User.id).where(User.email == address))
+    if found is None:
+        raise BadInput(f"no editor with the address {address}")
+    return found
+
+
 def update_user(settings: Settings, user_id: int, *, role: str | None = None,
                 active: bool | None = None, password: str | None = None) -> Editor:
     """Change an editor's role, password or whether they may log in. A password change or

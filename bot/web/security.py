@@ -70,7 +70,7 @@ async def verify_csrf(request: Request) -> None:
 
 def current_editor(request: Request) -> Editor | None:
     """The logged-in editor, or None. Looked up once per request."""
-    if "editor" not in request.state._state:
+    if not hasattr(request.state, "editor"):
         editor = None
         uid, version = request.session.get("uid"), request.session.get("ver")
         if isinstance(uid, int) and isinstance(version, int):

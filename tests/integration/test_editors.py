@@ -116,6 +116,10 @@ def test_users_add_and_tokens_create_from_the_command_line(tmp_path):
     assert "chief@example.com (admin)" in added.stdout
     again = _cli(home, "users", "add", "chief@example.com", "--password-stdin", stdin=PASSWORD + "\n")
     assert again.returncode == 2 and "already an editor" in again.stderr
+    unknown = _cli(home, "users", "set", "nobody@example.com", "--role", "admin")
+    assert unknown.returncode == 2 and "no editor with the address nobody@example.com" in unknown.stderr
+    disabled = _cli(home, "users", "set", "CHIEF@example.com", "--disabled")
+    assert disabled.returncode == 2 and "only active admin" in disabled.stderr
     created = _cli(home, "tokens", "create", "chief@example.com", "--name", "cms")
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
