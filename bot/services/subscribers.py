@@ -321,15 +321,11 @@ def link_details(settings: Settings, purpose: str, token: str) -> dict:
     sid, lid = read_token(settings.effective_secret_key(), purpose, token)
     with session_scope(settings.effective_database_url) as session:
         subscriber = session.get(Subscriber, sid)
-        if lid is not None:
-            lists = [m for m in [session.get(MailingList, lid)] if m]
-        elif subscriber is not None:
-            lists = [m for m in (session.get(MailingList, s.list_id)
-                                 for s in subscriptions_of(session, sid)) if m]
-        else:
-            lists = []
+        mine = subscriptions_of(session, sid) if subscriber is not None else []
+        ids = [lid] if lid is not None else [s.list_id for s in mine]
+        lists = [m for m in (session.get(MailingList, i) for i in ids) if m]
         language = (subscriber.language if subscriber else None) or (lists[0].language if lists else None)
-        active = {s.list_id for s in subscriptions_of(session, sid) if s.active} if subscriber else set()
+        active = {s.list_id for s in mine if s.active}
         live = subscriber is not None and subscriber.status == S.CONFIRMED
         return {"subscriber_id": sid, "list_id": lid, "language": language,
                 "lists": [{"name": m.name, "title": m.title, "active": live and m.id in active}

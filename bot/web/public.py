@@ -55,13 +55,10 @@ def _client(request: Request) -> str:
 
 def _language_links(request: Request, t: Translator) -> list[dict]:
     """The switcher: this page in each language (a GET of the same path, query kept)."""
-    links = []
-    for lang in LANGUAGES:
-        query = {k: v for k, v in request.query_params.items() if k != "lang"}
-        query["lang"] = lang
-        links.append({"lang": lang, "name": MESSAGES[lang]["language_name"],
-                      "url": f"{request.url.path}?{urlencode(query)}", "current": lang == t.lang})
-    return links
+    kept = {k: v for k, v in request.query_params.items() if k != "lang"}
+    return [{"lang": lang, "name": MESSAGES[lang]["language_name"],
+             "url": f"{request.url.path}?{urlencode({**kept, 'lang': lang})}", "current": lang == t.lang}
+            for lang in LANGUAGES]
 
 
 def _page(request: Request, name: str, t: Translator, context: dict | None = None, *,

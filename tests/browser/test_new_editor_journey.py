@@ -19,15 +19,14 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bot.mail.transport import SmtpTransport
-from bot.services import digests, editors, planning, share_edits, shares, subscribers
+from bot.services import editors, planning, share_edits, shares, subscribers
 from bot.services.ingest import ingest_targets
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
 from bot.store.models import Article, PostState, SharePost, SocialAccount
 from bot.web.app import create_app
 from tests.integration.test_planning import add_articles, make_list
-from tests.support.smtpserver import SmtpServer
+from tests.support.refusals import send_with_refusal
 from tests.support.webserver import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +58,7 @@ def _runs_on(settings, list_id: int, day: date) -> datetime:
 def _yesterdays_digest_with_a_refusal(settings, run: datetime) -> int:
     """Yesterday's 07:00 digest, sent for real: the server refuses GONE at RCPT."""
     add_articles(settings, ["Night buses return to the old town"], seen=run - timedelta(hours=3))
-    with SmtpServer() as smtp:
-        smtp.handler.rcpt_replies[GONE] = REFUSAL
-        edition_id = digests.build_edition(settings, "morning", scheduled_for=run, now=run)
-        digests.create_deliveries(settings, edition_id)
-        with SmtpTransport(smtp.url, timeout=10) as transport:
-            report = digests.send_edition(settings, edition_id, transport=transport, now=run)
+    edition_id, report = send_with_refusal(settings, "morning", GONE, REFUSAL, run)
     assert (report.sent, report.failed) == (2, 1)
     return edition_id
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.services import shares
 from bot.services.ingest import ingest_targets
 from tests.integration.test_orchestration import ARTICLE, outbox, posts
 from tests.support.celeryworker import ROOT, environment, wait_for
+from tests.support.health import healthz
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
+from tests.support.smtpserver import free_port
 
 HONCHO = Path(sys.executable).parent / "honcho"
 
@@ -28,7 +28,7 @@ def test_honcho_runs_the_procfile_on_redis_and_postgresql(queued, tmp_path):
     for platform in ("mastodon", "telegram"):
         shares.add_account(settings, f"gazette-{platform}", platform)
     ingest_targets(settings, [str(ARTICLE)])
-    port = _free_port()
+    port = free_port()
     env = environment(settings)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     log = tmp_path / "honcho.log"
@@ -39,7 +39,7 @@ def test_honcho_runs_the_procfile_on_redis_and_postgresql(queued, tmp_path):
     try:
         wait_for(lambda: {p.state for p in posts(settings).values()} == {"sent"} and posts(settings),
                  timeout=90, interval=0.2, what=f"the posts to be sent ({log})")
-        health = wait_for(lambda: _healthz(port), timeout=30, what="the web process")
+        health = wait_for(lambda: healthz(port), timeout=30, what="the web process")
         assert health == {"status": "ok", "database": "ok", "broker": "ok"}
     finally:
         honcho.send_signal(signal.SIGTERM)  # honcho stops web, worker and beat
@@ -51,17 +51,3 @@ def test_honcho_runs_the_procfile_on_redis_and_postgresql(queued, tmp_path):
     assert len(outbox(settings, "mastodon")) == 1 and len(outbox(settings, "telegram")) == 1
     text = log.read_text()
     assert "web.1" in text and "worker.1" in text and "beat.1" in text
-
-
-def _healthz(port: int):
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-    except httpx.HTTPError:
-        return None
-    return response.json() if response.status_code == 200 else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -12,6 +12,8 @@ import httpx
 
 from tests.integration.test_cli import PRESSBOT, home, run  # noqa: F401  (fixture)
 from tests.support.celeryworker import wait_for
+from tests.support.health import healthz
+from tests.support.smtpserver import free_port
 
 
 def outbox_counts(home) -> dict[str, int]:
@@ -42,7 +44,7 @@ def test_run_once_on_a_fresh_home_fills_the_outbox_and_exits(home):
 
 
 def test_run_serves_the_dashboard_and_stops_cleanly_on_sigint(home, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PRESSBOT_") and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PRESSBOT_HOME=str(home), PRESSBOT_PORT=str(port), COLUMNS="200")
@@ -51,7 +53,7 @@ def test_run_serves_the_dashboard_and_stops_cleanly_on_sigint(home, tmp_path):
         proc = subprocess.Popen([str(PRESSBOT), "run"], stdout=out, stderr=subprocess.STDOUT,
                                 env=env, cwd=home.parent)
     try:
-        health = wait_for(lambda: _healthz(port), timeout=60, what=f"the web app ({log})")
+        health = wait_for(lambda: healthz(port), timeout=60, what=f"the web app ({log})")
         assert health == {"status": "ok", "database": "ok", "broker": "ok"}
         wait_for(lambda: sum(outbox_counts(home).values()) == 4, timeout=60,
                  what="the first tick's posts in the outbox")
@@ -69,19 +71,3 @@ def test_run_serves_the_dashboard_and_stops_cleanly_on_sigint(home, tmp_path):
             raise AssertionError("the web app still answers after Ctrl-C")
         except httpx.ConnectError:
             pass
-
-
-def _healthz(port: int):
-    try:
-        response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-    except httpx.HTTPError:
-        return None
-    return response.json() if response.status_code == 200 else None
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -10,14 +10,13 @@ import pytest
 
 from bot.domain.articles import ArticleDraft
 from bot.errors import PermanentError
-from bot.mail.transport import SmtpTransport
 from bot.services import digests, retries, shares, subscribers
 from bot.social.base import AuthError
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
 from bot.store.models import PostState, SharePost, Source, SourceKind
-from tests.support.smtpserver import SmtpServer
+from tests.support.refusals import send_with_refusal
 from tests.support.web import client_for, csrf
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -58,12 +57,7 @@ def failed_delivery(settings) -> tuple[int, int]:
                          from_email="news@gazette.example.org", schedule="daily 07:00")
     for i in range(3):
         subscribers.add_confirmed(settings, f"reader{i}@example.net", "morning")
-    with SmtpServer() as smtp:
-        smtp.handler.rcpt_replies[GONE] = REPLY
-        edition_id = digests.build_edition(settings, "morning", scheduled_for=NOW, now=NOW)
-        digests.create_deliveries(settings, edition_id)
-        with SmtpTransport(smtp.url, timeout=10) as transport:
-            report = digests.send_edition(settings, edition_id, transport=transport, now=NOW)
+    edition_id, report = send_with_refusal(settings, "morning", GONE, REPLY, NOW)
     assert (report.sent, report.failed) == (2, 1)
     [failed] = digests.list_deliveries(settings, failed_only=True)
     return edition_id, failed["id"]

@@ -30,6 +30,5 @@ def get_list(name: Text(100) = Path(description="The list's name"), settings=Dep
              responses=FORBIDDEN,
              summary="Create a list (admin tokens only)")
 def create_list(new: NewList, settings=Depends(settings_of)):
-    fields = new.model_dump(exclude={"name"})
-    subscribers.add_list(settings, new.name, **fields)
+    subscribers.add_list(settings, **new.model_dump())
     return subscribers.get_list(settings, new.name)

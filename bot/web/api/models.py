@@ -61,7 +61,7 @@ class DeliveryCounts(BaseModel):
 
     @classmethod
     def of(cls, counts: dict[str, int]) -> "DeliveryCounts":
-        return cls(**{k: v for k, v in counts.items() if k in cls.model_fields}, total=sum(counts.values()))
+        return cls.model_validate({**counts, "total": sum(counts.values())})   # other keys: ignored
 
 
 class Edition(BaseModel):
@@ -253,7 +253,7 @@ class CalendarItem(BaseModel):
 
     @classmethod
     def of(cls, item: dict, slot_key: str | None) -> "CalendarItem":
-        return cls(**{k: v for k, v in item.items() if k in cls.model_fields}, slot_key=slot_key)
+        return cls.model_validate({**item, "slot_key": slot_key})
 
 
 class Calendar(BaseModel):
