@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain.articles import ParseResult, Rejection
+from bot.domain.articles import ArticleDraft, ParseResult, Rejection
 from bot.domain.sources import next_poll_after_failure, next_poll_after_success
 from bot.errors import BadInput, PressbotError, TransientError
 from bot.ingest import feeds, files, wordpress
@@ -51,16 +51,22 @@ def store_result(session: Session, source: Source, result: ParseResult, report: 
         source.title = result.title
     if result.language and not source.language:
         source.language = result.language
+    for stored in store_drafts(session, source, _finalized(source, result, report.rejected, now), now=now):
+        ref = ItemRef(stored.article.id, stored.article.title, stored.article.url)
+        {ADDED: report.added, UPDATED: report.updated}.get(stored.outcome, report.unchanged).append(ref)
+
+
+def _finalized(source: Source, result: ParseResult, rejected: list[dict],
+               now: datetime) -> list[ArticleDraft]:
+    """The drafts ready to store; each one that is not goes to `rejected` with its reason."""
     ready = []
     for n, draft in enumerate(result.drafts, start=1):
         where = draft.url or draft.guid or f"{source.url} item {n}"
         try:
             ready.append(finalize_draft(draft, source_language=source.language, now=now, where=where))
         except BadInput as exc:
-            report.rejected.append({"where": where, "reason": str(exc)})
-    for stored in store_drafts(session, source, ready, now=now):
-        ref = ItemRef(stored.article.id, stored.article.title, stored.article.url)
-        {ADDED: report.added, UPDATED: report.updated}.get(stored.outcome, report.unchanged).append(ref)
+            rejected.append({"where": where, "reason": str(exc)})
+    return ready
 
 
 # -- Collecting from each kind of source --------------------------------------------------------
@@ -330,7 +336,6 @@ def remove_source(settings: Settings, source_id: int) -> bool:
         return True
 
 
-
 @dataclass
 class FetchTrial:
     """What a source holds right now, fetched for a look and not stored."""
@@ -391,12 +396,6 @@ def _sort_found(source: Source, result: ParseResult, trial: FetchTrial, known: s
                 now: datetime) -> None:
     trial.warnings.extend(result.warnings)
     trial.rejected.extend({"where": r.where, "reason": r.reason} for r in result.rejected)
-    for n, draft in enumerate(result.drafts, start=1):
-        where = draft.url or draft.guid or f"{source.url} item {n}"
-        try:
-            ready = finalize_draft(draft, source_language=source.language, now=now, where=where)
-        except BadInput as exc:
-            trial.rejected.append({"where": where, "reason": str(exc)})
-            continue
+    for ready in _finalized(source, result, trial.rejected, now):
         stored = {ready.guid, ready.url} & known
         (trial.known if stored else trial.new).append(ItemRef(0, ready.title, ready.url))

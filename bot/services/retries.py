@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select, update
 
 from bot.config import Settings
+from bot.services import share_edits
 from bot.errors import BadInput
 from bot.store.db import session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
@@ -64,20 +65,15 @@ def retry_delivery(settings: Settings, delivery_id: int, *, now: datetime | None
 
 
 def retry_post(settings: Settings, post_id: int, *, now: datetime | None = None) -> dict:
-    """A failed share post scheduled again for now. An account that needs attention (bad
-    credentials) keeps it waiting until `check credentials` passes: say so."""
-    now = now or _now()
+    """A failed share post made due now, as "post now" does (share_edits.post_now, whose
+    `waiting_for` says why it will still wait: credentials to check, an inactive account)."""
     with session_scope(settings.effective_database_url) as session:
-        post = session.get(SharePost, post_id)
-        if post is None:
-            raise BadInput(f"no share post with id {post_id}")
-        if post.state != PostState.FAILED:
-            raise BadInput(f"share post {post_id} is {post.state}; only a failed post can be retried")
-        post.state, post.scheduled_at, post.lease_until = PostState.SCHEDULED, now, None
-        post.attempts = 0
-        account = session.get(SocialAccount, post.account_id)
-        return {"id": post.id, "account": account.name,
-                "waiting_for": account.needs_attention if account.needs_attention else None}
+        state = session.scalar(select(SharePost.state).where(SharePost.id == post_id))
+    if state is None:
+        raise BadInput(f"no share post with id {post_id}")
+    if state != PostState.FAILED:
+        raise BadInput(f"share post {post_id} is {state}; only a failed post can be retried")
+    return share_edits.post_now(settings, post_id, now)
 
 
 def list_failures(settings: Settings, *, limit: int = 50) -> dict:

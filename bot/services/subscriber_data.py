@@ -320,19 +320,23 @@ def _iso(value) -> str | None:
 def export_subscriber(settings: Settings, email: str) -> dict:
     """Everything held about one address: profile, subscriptions, consent history,
     deliveries, and whether its hash is suppressed."""
-    normalized = normalize_email(email)
     with session_scope(settings.effective_database_url) as session:
-        suppression = session.scalar(select(Suppression).where(Suppression.email_hash == email_hash(normalized)))
-        subscriber = find_subscriber(session, normalized)
-        if subscriber is None and suppression is None:
-            raise BadInput(f"no subscriber with the address {normalized}")
-        data: dict = {"email": normalized, "subscriber": None, "subscriptions": [], "consents": [],
-                      "deliveries": [],
-                      "suppression": suppression and {"reason": suppression.reason, "detail": suppression.detail,
-                                                      "since": _iso(suppression.created_at)}}
-        if subscriber is not None:
-            data.update(_held(session, subscriber))
-        return data
+        return held_about(session, normalize_email(email))
+
+
+def held_about(session, normalized: str) -> dict:
+    """`export_subscriber` inside a session, for a normalized address."""
+    suppression = session.scalar(select(Suppression).where(Suppression.email_hash == email_hash(normalized)))
+    subscriber = find_subscriber(session, normalized)
+    if subscriber is None and suppression is None:
+        raise BadInput(f"no subscriber with the address {normalized}")
+    data: dict = {"email": normalized, "subscriber": None, "subscriptions": [], "consents": [],
+                  "deliveries": [],
+                  "suppression": suppression and {"reason": suppression.reason, "detail": suppression.detail,
+                                                  "since": _iso(suppression.created_at)}}
+    if subscriber is not None:
+        data.update(_held(session, subscriber))
+    return data
 
 
 def _held(session, subscriber: Subscriber) -> dict:

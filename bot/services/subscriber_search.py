@@ -8,8 +8,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain.addresses import normalize_email
 from bot.errors import BadInput
-from bot.services.subscriber_data import _iso, export_subscriber
+from bot.services.subscriber_data import _iso, held_about
 from bot.store.db import session_scope
 from bot.store.mailing import Edition, MailingList, Subscriber, Subscription
 from bot.store.subscribers import get_list_row
@@ -94,10 +95,8 @@ def subscriber_history(settings: Settings, subscriber_id: int) -> dict:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is None:
             raise BadInput(f"no subscriber with id {subscriber_id} (erased, or never added)")
-        email = subscriber.email
-    data = export_subscriber(settings, email)
-    edition_ids = {d["edition_id"] for d in data["deliveries"]}
-    with session_scope(settings.effective_database_url) as session:
+        data = held_about(session, normalize_email(subscriber.email))
+        edition_ids = {d["edition_id"] for d in data["deliveries"]}
         editions = {e.id: e for e in session.scalars(select(Edition).where(Edition.id.in_(edition_ids)))}
     for delivery in data["deliveries"]:
         edition = editions.get(delivery["edition_id"])

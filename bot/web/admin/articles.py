@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from bot.errors import BadInput
-from bot.services import articles, ingest, share_edits, shares
+from bot.services import articles, ingest, planning, share_edits, shares
 from bot.web.security import settings_of
 from bot.web.templating import flash, local_time, render
 
@@ -60,12 +60,9 @@ def _to(article_id: int, anchor: str = "") -> RedirectResponse:
 
 
 def _site_time(request: Request, value: str) -> datetime:
-    """A datetime-local field, read in the site's time zone."""
-    try:
-        naive = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadInput(f"{value!r} is not a date and time (2026-11-29T08:00)") from None
-    return naive.replace(tzinfo=ZoneInfo(settings_of(request).timezone or "UTC"))
+    """A datetime-local field, read in the site's time zone (and kept in it, for messages)."""
+    tz = settings_of(request).timezone or "UTC"
+    return planning.parse_local(value, tz, "time").astimezone(ZoneInfo(tz))
 
 
 @router.post("/articles/{article_id}/accounts/{account_id}/length")

@@ -59,7 +59,7 @@ def retry_post(request: Request, post_id: int):
     else:
         if post["waiting_for"]:
             flash(request, f"The {post['account']} post is due again but waits until the "
-                           f"account's credentials pass a check: {post['waiting_for']}", "warn")
+                           f"account is fixed: {post['waiting_for']}", "warn")
         else:
             flash(request, f"The {post['account']} post goes out again within a minute.")
     return _back()

@@ -127,15 +127,14 @@ def _list_options(form: dict) -> dict:
                 categories=[c for c in form["categories"].split(",") if c.strip()])
 
 
-def posted_list(name: str = Form(""), title: str = Form(""), from_name: str = Form(""),
-                from_email: str = Form(""), reply_to: str = Form(""), language: str = Form(""),
-                template: str = Form(""), schedule: str = Form(""), timezone: str = Form(""),
-                max_articles: str = Form(""), categories: str = Form("")) -> dict:
-    """The list form as posted (a dependency, so the routes stay plain sync functions)."""
-    return _list_form(dict(name=name, title=title, from_name=from_name, from_email=from_email,
-                           reply_to=reply_to, language=language, template=template,
-                           schedule=schedule, timezone=timezone, max_articles=max_articles,
-                           categories=categories))
+async def posted_form(request: Request) -> dict[str, str]:
+    """Every posted text field (a dependency, so the routes stay plain sync functions)."""
+    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+
+
+def posted_list(form: dict[str, str] = Depends(posted_form)) -> dict:
+    """The list form as posted; a field left out counts as empty."""
+    return _list_form({key: form.get(key, "") for key in LIST_FIELDS})
 
 
 def _lists_page(request: Request, *, form: dict | None = None, errors: dict | None = None,
@@ -201,11 +200,6 @@ def credential_fields() -> dict[str, list[dict]]:
             for platform in PLATFORMS}
 
 
-async def posted_form(request: Request) -> dict[str, str]:
-    """Every posted field: the credential inputs depend on the platform chosen."""
-    return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-
-
 def _account_options(form: dict[str, str]) -> dict:
     platform = form.get("platform", "")
     credentials = {field["key"]: form.get(f"cred-{platform}-{field['key']}", "").strip()
@@ -243,6 +237,7 @@ def accounts_page(request: Request):
 
 @router.post("/settings/accounts")
 def add_account(request: Request, form: dict = Depends(posted_form)):
+    # Every posted field: the credential inputs depend on the platform chosen.
     name, platform = form.get("name", "").strip(), form.get("platform", "")
     try:
         if not name:
