@@ -3,6 +3,7 @@ page needs (the editor, the CSRF token, flash messages, times in the site's zone
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from bot.errors import BadInput
 from bot.web.i18n import Translator
 from bot.web.security import CSRF_FIELD, csrf_token, current_editor
 
@@ -38,6 +40,16 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A message shown once, on the next page (after a POST's redirect)."""
     request.session.setdefault("flash", [])
     request.session["flash"] = request.session["flash"] + [[kind, message]]
+
+
+@contextmanager
+def refused(request: Request, prefix: str):
+    """For an action that flashes its outcome and redirects: a BadInput inside the block
+    becomes an error flash ("<prefix>: <reason>") and the rest of the block is skipped."""
+    try:
+        yield
+    except BadInput as exc:
+        flash(request, f"{prefix}: {exc}", "error")
 
 
 def _take_flashes(request: Request) -> list[list[str]]:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from bot.errors import BadInput
 from bot.services import articles, ingest, planning, share_edits, shares
 from bot.web.security import settings_of
-from bot.web.templating import flash, local_time, render
+from bot.web.templating import flash, local_time, refused, render
 
 router = APIRouter()
 
@@ -91,11 +91,8 @@ def save_text(request: Request, article_id: int, post_id: int, account_id: int =
 
 @router.post("/articles/{article_id}/posts/{post_id}/reschedule")
 def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("")):
-    try:
+    with refused(request, "Not rescheduled"):
         post = share_edits.reschedule_share(settings_of(request), post_id, _site_time(request, at))
-    except BadInput as exc:
-        flash(request, f"Not rescheduled: {exc}", "error")
-    else:
         flash(request, f"The {post['account']} post is now scheduled for "
                        f"{_local(request, post['scheduled_at'])}.")
     return _to(article_id)
@@ -103,11 +100,8 @@ def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("
 
 @router.post("/articles/{article_id}/posts/{post_id}/now")
 def now(request: Request, article_id: int, post_id: int):
-    try:
+    with refused(request, "Not posted"):
         post = share_edits.post_now(settings_of(request), post_id)
-    except BadInput as exc:
-        flash(request, f"Not posted: {exc}", "error")
-    else:
         if post["waiting_for"]:
             flash(request, f"The {post['account']} post is due now but waits: "
                            f"{post['waiting_for']}", "warn")
@@ -118,22 +112,16 @@ def now(request: Request, article_id: int, post_id: int):
 
 @router.post("/articles/{article_id}/posts/{post_id}/skip")
 def skip(request: Request, article_id: int, post_id: int):
-    try:
+    with refused(request, "Not skipped"):
         post = shares.skip_share(settings_of(request), post_id)
-    except BadInput as exc:
-        flash(request, f"Not skipped: {exc}", "error")
-    else:
         flash(request, f"The {post['account']} post will not go out.")
     return _to(article_id)
 
 
 @router.post("/articles/{article_id}/posts/{post_id}/reshare")
 def reshare(request: Request, article_id: int, post_id: int):
-    try:
+    with refused(request, "Not shared again"):
         post = share_edits.reshare(settings_of(request), post_id)
-    except BadInput as exc:
-        flash(request, f"Not shared again: {exc}", "error")
-    else:
         flash(request, f"Shared again on {post['account']} at "
                        f"{_local(request, post['scheduled_at'])}.")
     return _to(article_id)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from bot.errors import BadInput
 from bot.services import retries
 from bot.web.security import settings_of
-from bot.web.templating import flash, render
+from bot.web.templating import flash, refused, render
 
 router = APIRouter()
 
@@ -29,22 +28,16 @@ def _back() -> RedirectResponse:
 
 @router.post("/failures/deliveries/{delivery_id}/retry")
 def retry_delivery(request: Request, delivery_id: int):
-    try:
+    with refused(request, "Not retried"):
         edition_id = retries.retry_delivery(settings_of(request), delivery_id)
-    except BadInput as exc:
-        flash(request, f"Not retried: {exc}", "error")
-    else:
         flash(request, f"Delivery {delivery_id} (edition {edition_id}) goes out again within a minute.")
     return _back()
 
 
 @router.post("/failures/editions/{edition_id}/resend")
 def resend_edition(request: Request, edition_id: int):
-    try:
+    with refused(request, "Not resent"):
         count = retries.resend_failed(settings_of(request), edition_id)
-    except BadInput as exc:
-        flash(request, f"Not resent: {exc}", "error")
-    else:
         flash(request, f"{count} failed deliver{'y' if count == 1 else 'ies'} of edition "
                        f"{edition_id} go out again within a minute.")
     return _back()
@@ -52,11 +45,8 @@ def resend_edition(request: Request, edition_id: int):
 
 @router.post("/failures/posts/{post_id}/retry")
 def retry_post(request: Request, post_id: int):
-    try:
+    with refused(request, "Not retried"):
         post = retries.retry_post(settings_of(request), post_id)
-    except BadInput as exc:
-        flash(request, f"Not retried: {exc}", "error")
-    else:
         if post["waiting_for"]:
             flash(request, f"The {post['account']} post is due again but waits until the "
                            f"account is fixed: {post['waiting_for']}", "warn")
