@@ -93,7 +93,7 @@ def web_version(settings: Settings, edition_id: int, language: str | None = None
             return _cache[key]
     rendered = render_digest(content, mlist, settings_view=SiteInfo.from_settings(settings))
     page = WebVersion(edition_id, mlist.name, mlist.title, mlist.language, rendered.subject,
-                      anonymous_html(rendered.html))
+                      anonymous(rendered.html))
     with _cache_lock:
         _cache[key] = page
         while len(_cache) > _CACHE_SIZE:
@@ -101,10 +101,12 @@ def web_version(settings: Settings, edition_id: int, language: str | None = None
     return page
 
 
-def anonymous_html(html: str) -> str:
-    """A variant's HTML with no recipient in it: the greeting without a name, and no
-    placeholder left for a personal link."""
-    html = _GREETING_CHOICE.sub(r"\1", html)
-    for placeholder, path in ANONYMOUS_LINKS.items():
-        html = html.replace(placeholder, path)
-    return html.replace(NAME, "")
+def anonymous(text: str, links: dict[str, str] = ANONYMOUS_LINKS) -> str:
+    """A variant's HTML or text with no recipient in it: the greeting without a name, and
+    each personal link's placeholder replaced by `links[placeholder]`. Every copy of an
+    edition for a reader we do not know goes through here (the archive, the editors'
+    previews)."""
+    text = _GREETING_CHOICE.sub(r"\1", text)
+    for placeholder, target in links.items():
+        text = text.replace(placeholder, target)
+    return text.replace(NAME, "")

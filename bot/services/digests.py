@@ -75,11 +75,6 @@ def _first_window(mlist: MailingList) -> timedelta:
     return timedelta(days=7) if schedule and schedule.weekday is not None else timedelta(days=1)
 
 
-def is_campaign():
-    """SQL: the edition is an editor's one-off campaign (its snapshot says so)."""
-    return Edition.content["campaign"].as_boolean().is_(True)
-
-
 def regular():
     """SQL: not a campaign (the flag is absent, or false)."""
     flag = Edition.content["campaign"].as_boolean()
@@ -152,10 +147,6 @@ def site_view(settings: Settings) -> SiteInfo:
     return SiteInfo.from_settings(settings)
 
 
-def _snapshot(settings: Settings, mlist: MailingList, edition: Edition, articles: list[dict]) -> dict:
-    return snapshot(settings, mlist, edition.id, edition.scheduled_for, articles)
-
-
 def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, when: datetime,
              articles: list[dict], *, intro: str = "", campaign: bool = False) -> dict:
     from zoneinfo import ZoneInfo
@@ -204,7 +195,7 @@ def build_edition(settings: Settings, list_name: str | None, *, scheduled_for: d
                 session.add(edition)
         except IntegrityError:  # a concurrent build took this slot first: theirs stands
             return _result(_slot(session, mlist.id, scheduled_for))
-        edition.content = _snapshot(settings, mlist, edition, articles)
+        edition.content = snapshot(settings, mlist, edition.id, edition.scheduled_for, articles)
         if articles:
             _check_render(settings, mlist, edition)
         return _result(edition)
@@ -220,19 +211,29 @@ def _fill_planned(settings: Settings, session: Session, mlist: MailingList, edit
     session.refresh(edition)
     if not claimed:
         return _result(edition)
-    plan = edition.content or {}
-    if plan.get("campaign"):
-        since, articles = None, chosen_articles(session, list(plan.get("article_ids") or []))
-    else:
-        since, articles = window_articles(session, mlist, now, exclude=edition.id)
-    edition.window_start, edition.window_end = since, now
-    edition.content = snapshot(settings, mlist, edition.id, edition.scheduled_for, articles,
-                               intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")))
-    if not articles:
+    edition.window_start, edition.content = planned_content(
+        settings, session, mlist, edition.content or {}, edition.id, edition.scheduled_for, now)
+    edition.window_end = now
+    if not edition.content["articles"]:
         edition.status = EditionStatus.SKIPPED
         return None
     _check_render(settings, mlist, edition)
     return _result(edition)
+
+
+def planned_content(settings: Settings, session: Session, mlist: MailingList, plan: dict,
+                    edition_id: int | None, when: datetime,
+                    now: datetime) -> tuple[datetime | None, dict]:
+    """(window start, snapshot) a planned edition would freeze now: a campaign's chosen
+    articles and intro (no window), else the list's window. `plan` is the planned row's
+    content ({} for a run with no row); the row `edition_id` does not count as the list's
+    previous edition."""
+    if plan.get("campaign"):
+        since, articles = None, chosen_articles(session, list(plan.get("article_ids") or []))
+    else:
+        since, articles = window_articles(session, mlist, now, exclude=edition_id)
+    return since, snapshot(settings, mlist, edition_id, when, articles,
+                           intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")))
 
 
 def _replaced(session: Session, list_id: int, slot: datetime) -> bool:
@@ -269,8 +270,7 @@ def edition_info(settings: Settings, edition_id: int) -> dict:
         edition = session.get(Edition, edition_id)
         if edition is None:
             raise BadInput(f"no edition with id {edition_id}")
-        counts = dict(session.execute(select(Delivery.state, func.count()).where(
-            Delivery.edition_id == edition_id).group_by(Delivery.state)).all())
+        counts = delivery_counts(session, [edition_id])[edition_id]
         return {"id": edition.id, "list_id": edition.list_id, "status": edition.status,
                 "subject": edition.subject, "error": edition.error,
                 "scheduled_for": edition.scheduled_for.isoformat(),
@@ -295,7 +295,7 @@ def _edition_row(edition: Edition, list_name: str, counts: dict[str, int]) -> di
             "deliveries": counts}
 
 
-def _delivery_counts(session: Session, edition_ids: list[int]) -> dict[int, dict[str, int]]:
+def delivery_counts(session: Session, edition_ids: list[int]) -> dict[int, dict[str, int]]:
     """Delivery rows per state for each edition, in one query."""
     counts: dict[int, dict[str, int]] = {eid: {} for eid in edition_ids}
     if edition_ids:
@@ -320,7 +320,7 @@ def list_editions(settings: Settings, *, list_name: str | None = None, status: s
         if status is not None:
             query = query.where(Edition.status == status)
         rows = session.execute(query).all()
-        counts = _delivery_counts(session, [e.id for e, _ in rows])
+        counts = delivery_counts(session, [e.id for e, _ in rows])
         return [_edition_row(e, name, counts[e.id]) for e, name in rows]
 
 
@@ -333,7 +333,7 @@ def get_edition(settings: Settings, edition_id: int) -> dict | None:
         if row is None:
             return None
         edition, name = row
-        return _edition_row(edition, name, _delivery_counts(session, [edition.id])[edition.id])
+        return _edition_row(edition, name, delivery_counts(session, [edition.id])[edition.id])
 
 
 def unfinished_editions(settings: Settings, list_name: str | None) -> list[int]:

@@ -108,8 +108,7 @@ def due_batches(session: Session, settings: Settings, now: datetime) -> list[tup
             # a batch task creates them first.
             batches.append((edition_id, created, 1))
         elif due_rows:
-            messages = min(MAX_BATCH_MESSAGES, math.ceil(due_rows / settings.batch_size))
-            batches.append((edition_id, newest, messages))
+            batches.append((edition_id, newest, batches_for(settings, due_rows)))
     return batches
 
 

@@ -4,7 +4,6 @@ it mailed to the editor, and the page's facts (status, counts, failure reasons, 
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import replace
 from datetime import datetime
@@ -16,34 +15,33 @@ from bot.config import Settings
 from bot.errors import BadInput, PermanentError
 from bot.mail.transport import MailDeferred, MailRejected, TransportDown, build_transport
 from bot.newsletter.mime import DkimKey, Recipient, prepare
-from bot.newsletter.render import (ELSE, END, IF_NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, ListInfo,
-                                   RenderedEmail, render_digest)
+from bot.newsletter.render import (PREFERENCES_URL, UNSUBSCRIBE_URL, ListInfo, RenderedEmail,
+                                   render_digest)
 from bot.services import digests
-from bot.services.planning import (CANCELLABLE, MOVABLE, Ref, _aware, _delivery_counts, _edition_item,
+from bot.services.archive import anonymous
+from bot.services.planning import (CANCELLABLE, MOVABLE, Ref, _aware, _edition_item,
                                    _get_edition, _get_list, _now, _slot_row, _subscriber_counts,
                                    _virtual_item, is_run, slot_key)
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
 
-_GREETING_CHOICE = re.compile(re.escape(IF_NAME) + ".*?" + re.escape(ELSE) + "(.*?)"
-                              + re.escape(END), re.S)
+# Where a preview's personal links point: nowhere (the editor is not a subscriber).
+PREVIEW_LINKS = {UNSUBSCRIBE_URL: "#unsubscribe", PREFERENCES_URL: "#preferences"}
+_PREVIEW_TEXT_LINKS = {UNSUBSCRIBE_URL: "(unsubscribe link)", PREFERENCES_URL: "(preferences link)"}
 
 
 def _planned_content(settings: Settings, session: Session, mlist: MailingList,
                      edition: Edition | None, when: datetime, now: datetime) -> dict:
     """The snapshot the dispatcher would freeze if it built this now."""
     plan = (edition.content if edition is not None else None) or {}
+    _, content = digests.planned_content(settings, session, mlist, plan,
+                                         edition.id if edition else None, when, now)
+    if content["articles"]:
+        return content
     if plan.get("campaign"):
-        articles = digests.chosen_articles(session, list(plan.get("article_ids") or []))
-        if not articles:
-            raise BadInput("none of this campaign's articles exist any more: it would be skipped")
-    else:
-        _, articles = digests.window_articles(session, mlist, now)
-        if not articles:
-            raise BadInput("no new articles since the list's last edition yet: if none arrive "
-                           "before it goes out, this run will be skipped")
-    return digests.snapshot(settings, mlist, edition.id if edition else None, when, articles,
-                            intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")))
+        raise BadInput("none of this campaign's articles exist any more: it would be skipped")
+    raise BadInput("no new articles since the list's last edition yet: if none arrive "
+                   "before it goes out, this run will be skipped")
 
 
 def _content(settings: Settings, session: Session, list_id: int, ref: Ref,
@@ -89,13 +87,8 @@ def preview(settings: Settings, list_id: int | None, ref: Ref, *,
         mlist, content = _content(settings, session, list_id, ref, now)
         session.expunge(mlist)
     rendered = _render(settings, mlist, content)
-
-    def anonymous(text: str, unsubscribe: str, preferences: str) -> str:
-        text = _GREETING_CHOICE.sub(r"\1", text)
-        return text.replace(UNSUBSCRIBE_URL, unsubscribe).replace(PREFERENCES_URL, preferences)
-
-    return (rendered.subject, anonymous(rendered.html, "#unsubscribe", "#preferences"),
-            anonymous(rendered.text, "(unsubscribe link)", "(preferences link)"))
+    return (rendered.subject, anonymous(rendered.html, PREVIEW_LINKS),
+            anonymous(rendered.text, _PREVIEW_TEXT_LINKS))
 
 
 def send_test(settings: Settings, list_id: int | None, ref: Ref, to: str, *,
@@ -145,7 +138,7 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             mlist = _get_list(session, list_id)
             if not is_run(mlist, slot):
                 raise BadInput(f"{slot_key(slot)} is not a run of {mlist.name}'s schedule")
-            subscribers = _subscriber_counts(session).get(mlist.id, 0)
+            subscribers = _subscriber_counts(session, mlist.id).get(mlist.id, 0)
             item = _virtual_item(mlist, slot, subscribers)
             item.update(failed=0, reasons=[], articles=None, intro="", window_start=None,
                         can_move=slot > now, can_cancel=slot > now, can_resend=False,
@@ -154,7 +147,7 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             return item
         edition = _get_edition(session, ref)
         mlist = _get_list(session, edition.list_id)
-        counts = _delivery_counts(session, [edition.id]).get(edition.id, {})
+        counts = digests.delivery_counts(session, [edition.id])[edition.id]
         reason = func.coalesce(Delivery.last_error, Delivery.smtp_reply)  # no bound values:
         reasons = session.execute(                                        # PG groups by its text
             select(reason, func.count())
@@ -162,14 +155,16 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             .group_by(reason).order_by(func.count().desc()).limit(5)).all()
         item = _edition_item(edition, mlist, counts)
         content = edition.content or {}
+        if edition.status != EditionStatus.SCHEDULED:
+            articles = len(content.get("articles") or [])
+        elif item["campaign"]:
+            articles = len(content.get("article_ids") or [])
+        else:   # a planned run's articles are chosen when it goes out: the preview shows them
+            articles = None
         item.update(
             failed=counts.get(DeliveryState.FAILED, 0),
             reasons=[{"reason": r or "no reason recorded", "count": n} for r, n in reasons],
-            # A planned run's articles are chosen when it goes out: the preview shows them.
-            articles=(None if edition.status == EditionStatus.SCHEDULED and not item["campaign"]
-                      else len(content.get("article_ids") or []) if edition.status == EditionStatus.SCHEDULED
-                      else len(content.get("articles") or [])),
-            intro=content.get("intro") or "", window_start=edition.window_start,
+            articles=articles, intro=content.get("intro") or "", window_start=edition.window_start,
             can_move=edition.status in MOVABLE, can_cancel=edition.status in CANCELLABLE,
             can_resend=bool(counts.get(DeliveryState.FAILED)) and edition.status in (
                 EditionStatus.SENDING, EditionStatus.SENT),

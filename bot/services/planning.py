@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.schedules import local_instant, next_run, parse_schedule, zone
 from bot.errors import BadInput
+from bot.services.digests import delivery_counts
 from bot.store.db import session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
                                Subscriber, SubscriberStatus, Subscription)
@@ -112,23 +113,15 @@ def is_run(mlist: MailingList, when: datetime) -> bool:
 # -- The timeline -------------------------------------------------------------------------------
 
 
-def _subscriber_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(
-        select(Subscription.list_id, func.count())
-        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(Subscription.active.is_(True), Subscriber.status == SubscriberStatus.CONFIRMED)
-        .group_by(Subscription.list_id)).all())
-
-
-def _delivery_counts(session: Session, edition_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {}
-    if edition_ids:
-        for edition_id, state, n in session.execute(
-                select(Delivery.edition_id, Delivery.state, func.count())
-                .where(Delivery.edition_id.in_(edition_ids))
-                .group_by(Delivery.edition_id, Delivery.state)):
-            counts.setdefault(edition_id, {})[state] = n
-    return counts
+def _subscriber_counts(session: Session, list_id: int | None = None) -> dict[int, int]:
+    """Confirmed, active subscribers per list id (of every list, or of `list_id` only)."""
+    query = (select(Subscription.list_id, func.count())
+             .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+             .where(Subscription.active.is_(True), Subscriber.status == SubscriberStatus.CONFIRMED)
+             .group_by(Subscription.list_id))
+    if list_id is not None:
+        query = query.where(Subscription.list_id == list_id)
+    return dict(session.execute(query).all())
 
 
 def _list_view(mlist: MailingList) -> dict:
@@ -164,8 +157,8 @@ def upcoming(settings: Settings, start: datetime, end: datetime, *,
         rows = session.scalars(select(Edition).where(
             Edition.scheduled_for >= start, Edition.scheduled_for < end,
             Edition.status != EditionStatus.PREVIEW)).all()
-        counts = _delivery_counts(session, [e.id for e in rows])
-        items = [_edition_item(e, lists[e.list_id], counts.get(e.id, {})) for e in rows]
+        counts = delivery_counts(session, [e.id for e in rows])
+        items = [_edition_item(e, lists[e.list_id], counts[e.id]) for e in rows]
         # Rows outside the range can still stand for a run inside it (moved far away).
         taken = set(session.execute(select(Edition.list_id, Edition.scheduled_for).where(
             Edition.scheduled_for >= start, Edition.scheduled_for < end)).all())

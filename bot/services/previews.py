@@ -3,7 +3,6 @@ complete message) and `pressbot digest preview` (the HTML in a browser)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -12,15 +11,14 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.domain.addresses import normalize_email
 from bot.errors import BadInput, PermanentError
-from bot.newsletter.render import ELSE, END, IF_NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, render_digest
+from bot.newsletter.render import render_digest
+from bot.services.archive import anonymous
 from bot.services.digests import build_edition, edition_info, get_list, site_view
+from bot.services.edition_preview import PREVIEW_LINKS
 from bot.services.sending import Variants
 from bot.store.db import session_scope
 from bot.store.mailing import Edition, EditionStatus, Subscriber, Subscription
 from bot.store.models import utcnow
-
-_GREETING_CHOICE = re.compile(re.escape(IF_NAME) + ".*?" + re.escape(ELSE) + "(.*?)"
-                              + re.escape(END), re.S)
 
 
 def current_edition(settings: Settings, list_name: str | None, now: datetime) -> tuple[int, int]:
@@ -76,8 +74,7 @@ def preview_file(settings: Settings, list_name: str | None = None, *,
     variants = Variants(settings, edition_id, previewing=True)
     variants.load()
     rendered = render_digest(variants.content, variants.mlist, settings_view=site_view(settings))
-    html = _GREETING_CHOICE.sub(r"\1", rendered.html)
-    html = html.replace(UNSUBSCRIBE_URL, "#unsubscribe").replace(PREFERENCES_URL, "#preferences")
+    html = anonymous(rendered.html, PREVIEW_LINKS)
     path = settings.ensure_home() / "previews" / f"{variants.mlist.name}-edition-{edition_id}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
