@@ -29,6 +29,16 @@ class MailingList(Base):
     max_articles: Mapped[int] = mapped_column(Integer, default=10)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every article
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Brand (migration 0006). NULL: the site's default (PRESSBOT_BRAND_* settings).
+    logo_url: Mapped[str | None] = mapped_column(String(2048))        # masthead image, https
+    brand_color: Mapped[str | None] = mapped_column(String(7))        # "#rrggbb"
+    footer_text: Mapped[str | None] = mapped_column(Text)             # publisher, postal address (CAN-SPAM)
+    copyright_holder: Mapped[str | None] = mapped_column(String(200))  # "© <year> <holder>"
+    # Only articles in these languages ("en", "fr"); NULL or empty: every language.
+    languages: Mapped[list[str] | None] = mapped_column(JSON)
+    # Section headings in this order (category names); NULL or empty: grouped by category
+    # where a category has at least two stories (bot.newsletter.sections).
+    sections: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class SubscriberStatus:
