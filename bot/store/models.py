@@ -15,6 +15,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -89,8 +90,9 @@ class Article(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     guid: Mapped[str | None] = mapped_column(String(2048))
-    # The canonical URL names one article whichever source it came from.
-    url: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    # Not unique: within a source a distinct guid is a distinct article, and a feed may give
+    # several items one link (a podcast's episodes, #fragments). Indexed for cross-source dedup.
+    url: Mapped[str | None] = mapped_column(String(2048), index=True)
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
@@ -99,6 +101,9 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # False when the source gave no usable date: published_at is then the time the article
+    # was first seen, not a publication date (recency rules must not trust it).
+    published_known: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     # How many times the article changed after it was first ingested (0: never).
