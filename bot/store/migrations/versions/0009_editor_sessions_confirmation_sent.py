@@ -1,8 +1,8 @@
 """editor sessions (logout ends a session server-side), subscribers.confirmation_sent_at
 (a pending address gets at most one confirmation mail per N hours) — issue 11
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 21:35:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import bot.store.models
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
