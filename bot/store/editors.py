@@ -35,6 +35,18 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class EditorSession(Base):
+    """A dashboard login. The cookie carries a random id; only its sha256 is kept here,
+    so logging out (deleting the row) ends the session even for a saved copy of the cookie."""
+
+    __tablename__ = "editor_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ApiToken(Base):
     """A bearer token for /api. Only its sha256 is stored (the token is 256 random bits,
     so a slow hash adds nothing); the first characters are kept to tell tokens apart."""

@@ -60,6 +60,9 @@ class Subscriber(Base):
     status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the last confirmation mail went out: a pending address gets at most one per
+    # PRESSBOT_CONFIRM_RESEND_HOURS however often the form is posted (issue 11).
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Subscription(Base):
