@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import true as sa_true
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -139,6 +140,9 @@ class SocialAccount(Base):
     template: Mapped[str | None] = mapped_column(Text)           # editors' own; NULL: templates/social
     active: Mapped[bool] = mapped_column(default=True)
     needs_attention: Mapped[str | None] = mapped_column(Text)    # why the account is paused
+    # Shares only go to articles published within this many hours (NULL: the setting
+    # PRESSBOT_SHARE_RECENCY_HOURS): a backfilled archive never floods the account.
+    recency_hours: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -165,6 +169,9 @@ class SharePost(Base):
     state: Mapped[str] = mapped_column(String(16), default=PostState.SCHEDULED)
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str | None] = mapped_column(Text)  # an editor's edit; NULL: composed at publish
+    # An editor chose this time: newest-first slotting never moves it (it moves only
+    # automatically slotted posts, later, to let a fresher article go first).
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # Bumped by an explicit re-share, so the platform's idempotency key changes with it.
     generation: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
