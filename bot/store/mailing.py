@@ -171,3 +171,7 @@ class Delivery(Base):
     smtp_reply: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first bounce, complaint or soft-bounce report that came back for this message
+    # (bot.services.bounces): set once, so a report delivered twice changes nothing.
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce: Mapped[str | None] = mapped_column(String(300))
