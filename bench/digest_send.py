@@ -195,7 +195,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
     --concurrency from settings, our queue only, --loglevel warning), in a process group
     of its own; ready when it answers a broadcast ping."""
     from bot.runner import celery_argv
-    from tasks import make_app
+    from bot.tasks import make_app
 
     with open(log, "w") as fh:
         proc = subprocess.Popen(celery_argv(settings, "worker"), stdout=fh, stderr=subprocess.STDOUT,
@@ -250,7 +250,7 @@ def celery_send(base_url: str, redis_url: str, n: int, home: Path, port: int,
     from bot.services import dispatch_email
     from bot.services.dispatch import DELIVER_BATCH
     from bot.store.mailing import Delivery, DeliveryState
-    from tasks import enqueuer, make_app
+    from bot.tasks import enqueuer, make_app
 
     schema = schema_for(n, "celery", round_)
     url = prepare_database(base_url, n, home, schema)

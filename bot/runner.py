@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
-from tasks.config import LIMITS
+from bot.tasks.config import LIMITS
 
 COLORS = {"worker": "cyan", "beat": "magenta", "web": "green", "run": "bold"}
 # Celery's "[2026-11-28 19:45:16,257: INFO/ForkPoolWorker-1] message": keep level and message.
@@ -34,7 +34,7 @@ STOP_TIMEOUT = 10
 
 
 def celery_argv(settings: Settings, program: str) -> list[str]:
-    argv = [sys.executable, "-m", "celery", "--quiet", "-A", "tasks", program, "--loglevel", "warning"]
+    argv = [sys.executable, "-m", "celery", "--quiet", "-A", "bot.tasks", program, "--loglevel", "warning"]
     if program == "worker":
         argv += ["--pool", "prefork", "--concurrency", str(settings.worker_concurrency),
                  "--queues", settings.queue, "--hostname", f"pressbot-{os.getpid()}@%h"]

@@ -68,7 +68,7 @@ def _first_run(settings, supervisor) -> None:
 
 def _tick(settings, supervisor):
     from bot.services.dispatch import run_tick
-    from tasks import enqueuer
+    from bot.tasks import enqueuer
 
     report = run_tick(settings, enqueuer(settings))
     supervisor.say("run", f"tick: {report.summary()}")

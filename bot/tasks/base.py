@@ -15,7 +15,7 @@ from typing import Callable, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.errors import PermanentError, TransientError
-from tasks.config import MAX_COUNTDOWN, MAX_RETRIES, RETRY_BASE
+from bot.tasks.config import MAX_COUNTDOWN, MAX_RETRIES, RETRY_BASE
 
 log = logging.getLogger("tasks")
 T = TypeVar("T")

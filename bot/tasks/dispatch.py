@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.config import get_settings
 from bot.services.dispatch import run_tick
-from tasks import app, enqueuer
-from tasks.base import call_service
-from tasks.config import LIMITS
+from bot.tasks import app, enqueuer
+from bot.tasks.base import call_service
+from bot.tasks.config import LIMITS
 
 
 @app.task(bind=True, name="pressbot.dispatch", soft_time_limit=LIMITS["dispatch"][0],

@@ -9,9 +9,9 @@ from bot.config import get_settings
 from bot.services import digests, dispatch_email
 from bot.services.dispatch import DELIVER_BATCH
 from bot.store.models import utcnow
-from tasks import app, enqueuer
-from tasks.base import call_service, log
-from tasks.config import LIMITS
+from bot.tasks import app, enqueuer
+from bot.tasks.base import call_service, log
+from bot.tasks.config import LIMITS
 
 
 @app.task(bind=True, name="pressbot.build_edition", soft_time_limit=LIMITS["build_edition"][0],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.config import get_settings
 from bot.services import ingest
-from tasks import app
-from tasks.base import call_service, log
-from tasks.config import LIMITS
+from bot.tasks import app
+from bot.tasks.base import call_service, log
+from bot.tasks.config import LIMITS
 
 
 @app.task(bind=True, name="pressbot.poll_source", soft_time_limit=LIMITS["poll_source"][0],

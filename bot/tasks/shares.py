@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from bot.config import get_settings
 from bot.services import shares
-from tasks import app
-from tasks.base import call_service, log
-from tasks.config import LIMITS
+from bot.tasks import app
+from bot.tasks.base import call_service, log
+from bot.tasks.config import LIMITS
 
 
 @app.task(bind=True, name="pressbot.publish_post", soft_time_limit=LIMITS["publish_post"][0],

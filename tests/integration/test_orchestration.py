@@ -18,7 +18,7 @@ from bot.services.ingest import get_or_add_source, ingest_targets
 from bot.services.locks import lock_timeout
 from bot.store.db import session_scope
 from bot.store.models import Article, PostState, SharePost, SocialAccount, SourceKind
-from tasks import enqueuer
+from bot.tasks import enqueuer
 from tests.integration.test_cli import ROOT
 from tests.support.celeryworker import Beat, Worker, environment, wait_for
 from tests.support.fake_x import FakeX

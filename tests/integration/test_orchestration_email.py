@@ -15,7 +15,7 @@ from bot.services import dispatch, subscribers
 from bot.services.ingest import ingest_targets
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, MailingList
-from tasks import enqueuer
+from bot.tasks import enqueuer
 from bot.broker import queue_depth
 from tests.conftest import POSTGRES_URL, REDIS_URL
 from tests.integration.test_orchestration import (ARTICLE, ROOT, Recorder, _accounts_and_article,

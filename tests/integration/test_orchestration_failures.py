@@ -18,7 +18,7 @@ from bot.store.db import session_scope
 from bot.store.mailing import (Consent, DeliveryState, Edition, MailingList, Subscriber,
                                SubscriberStatus, Subscription)
 from bot.store.models import Article, PostState, utcnow
-from tasks import enqueuer
+from bot.tasks import enqueuer
 from tests.integration.test_orchestration import ARTICLE, ROOT, outbox, posts
 from tests.integration.test_orchestration_email import daily_at, delivery_states
 from tests.support.celeryworker import Beat, Worker, wait_for

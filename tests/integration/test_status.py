@@ -14,7 +14,7 @@ from bot.services.status import status
 from bot.store.db import session_scope
 from bot.store.models import PostState, SharePost
 from bot.web.app import create_app
-from tasks import enqueuer
+from bot.tasks import enqueuer
 from tests.integration.test_orchestration import ARTICLE
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
 from tests.support.webserver import AppServer

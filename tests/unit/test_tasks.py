@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from bot import broker
 from bot.config import Settings
 from bot.errors import PermanentError, TransientError
-from tasks.base import backoff_seconds, call_service
-from tasks.config import LIMITS, MAX_COUNTDOWN, RETRY_BASE, celery_config
+from bot.tasks.base import backoff_seconds, call_service
+from bot.tasks.config import LIMITS, MAX_COUNTDOWN, RETRY_BASE, celery_config
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():
@@ -94,9 +94,9 @@ def test_celery_config_is_json_late_acks_and_bounded(tmp_path):
 def test_importing_the_tasks_connects_to_nothing_and_creates_nothing(tmp_path):
     home = tmp_path / "never-created"
     code = ("import os, sys\n"
-            "import tasks, tasks.dispatch, tasks.ingest, tasks.shares, tasks.email\n"
+            "import bot.tasks, bot.tasks.dispatch, bot.tasks.ingest, bot.tasks.shares, bot.tasks.email\n"
             "print('created' if os.path.exists(sys.argv[1]) else 'nothing')\n"
-            "print(sorted(n for n in tasks.app.tasks if n.startswith('pressbot.')))")
+            "print(sorted(n for n in bot.tasks.app.tasks if n.startswith('pressbot.')))")
     env = {**os.environ, "PRESSBOT_HOME": str(home), "REDIS_URL": "redis://127.0.0.1:1/0",
            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
     result = subprocess.run([sys.executable, "-c", code, str(home)], capture_output=True,
