@@ -21,7 +21,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-# The repository's own templates/ folder, found relative to the installed package.
+from bot.resources import default_templates_dir, template_dirs
+
+# The folder holding the `bot` package (the checkout, or site-packages when installed).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"
 
@@ -54,7 +56,11 @@ class Settings(BaseSettings):
     poll_interval: int = 900         # seconds between polls of a source
     max_backoff: int = 24 * 3600     # a failing source is still tried at least daily
 
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    # The default templates (shipped in the package; bot/resources.py finds them) and a
+    # newsroom's own folder, PRESSBOT_TEMPLATES, layered over them: a template there wins,
+    # the others still come from the defaults, so overriding one needs no copy of the rest.
+    templates_dir: Path = Field(default_factory=default_templates_dir)
+    templates: Path | None = None
     # Read only so `digest preview` knows whether a browser can show a page: a browser
     # without a display would be a text one taking over the terminal.
     display: str | None = Field(default=None, validation_alias=AliasChoices("DISPLAY", "WAYLAND_DISPLAY"))
@@ -70,6 +76,23 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_path: Path | None = None        # PEM private key; all three set: messages are signed
+
+    # Bounces (issue 13). With bounce_address set, each delivery's envelope sender (the
+    # Return-Path bounces go to) is bounce_address with a signed token for the delivery
+    # (VERP, bot/newsletter/verp.py); unset, it is the list's From address.
+    bounce_address: str | None = None        # bounces@news.example.org (no '+')
+    # The mailbox those bounces (and mailto: unsubscribes) arrive in, read on every dispatch
+    # tick: imap[s]://user:pass@host[:port][/FOLDER] or pop3[s]://user:pass@host[:port].
+    bounce_mailbox_url: str | None = None
+    bounce_mailbox_batch: int = 50           # at most this many messages a tick
+    bounce_mailbox_timeout: float = 20.0     # seconds for the whole poll (and each socket call)
+    bounce_mailbox_move_to: str | None = None  # IMAP folder for processed mail; unset: deleted
+    # Provider webhooks (POST /api/hooks/bounces/<provider>); unset: that endpoint refuses all.
+    ses_topic_arns: list[str] = []           # SNS topics whose notifications are accepted
+    mailgun_signing_key: str | None = None   # Mailgun's "HTTP webhook signing key"
+    postmark_webhook_user: str | None = None     # basic auth user and password in the
+    postmark_webhook_password: str | None = None  # webhook URL given to Postmark
+    sendgrid_webhook_public_key: str | None = None  # the "verification key" (base64 DER)
 
     # Social platforms. An account without credentials of its own uses these; with neither,
     # it posts to the outbox (PRESSBOT_HOME/outbox/social).
@@ -121,6 +144,18 @@ class Settings(BaseSettings):
         if toml_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_dir():
+            raise ValueError(f"PRESSBOT_TEMPLATES: {value} is not a folder")
+        return value.expanduser() if value is not None else None
+
+    @property
+    def template_dirs(self) -> tuple[Path, ...]:
+        """Where templates are looked up, first match wins (see bot/resources.py)."""
+        return template_dirs(self)
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,7 @@ from bot.domain.addresses import email_hash
 from bot.domain.editions import variant_key
 from bot.errors import PermanentError, TransientError
 from bot.mail.transport import MailRejected, Transport, TransportDown
+from bot.newsletter import verp
 from bot.newsletter.mime import DkimKey, PreparedMessage, Recipient, message_id, prepare
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
 from bot.newsletter.tokens import TokenSigner
@@ -48,6 +49,7 @@ class Variants:
         self._prepared: dict[str, PreparedMessage] = {}
         self._signer: TokenSigner | None = None
         self._dkim: DkimKey | None = None
+        self._verp_secret: str | None = None
 
     def load(self) -> bool:
         """Whether the edition is (still) to be delivered; asked again before every batch,
@@ -70,6 +72,15 @@ class Variants:
     @property
     def envelope_from(self) -> str:
         return self.mlist.from_email
+
+    def return_path(self, delivery_id: int) -> str:
+        """The envelope sender for one delivery: a VERP address naming it when
+        PRESSBOT_BOUNCE_ADDRESS is set (bot.newsletter.verp), else the list's From."""
+        if not self.settings.bounce_address:
+            return self.envelope_from
+        if self._verp_secret is None:   # read once: it may come from a file
+            self._verp_secret = self.settings.effective_secret_key()
+        return verp.return_path(self._verp_secret, self.settings.bounce_address, delivery_id)
 
     def key(self, language: str | None, topics) -> str:
         return variant_key(language or self.mlist.language, topics)
@@ -352,7 +363,7 @@ def send_claimed(settings: Settings, variants: Variants, ledger: Ledger, transpo
             continue
         try:
             message = variants.build(row.variant, row.subscriber_id, row.email, row.name)
-            reply = transport.send(variants.envelope_from, row.email, message,
+            reply = transport.send(variants.return_path(row.id), row.email, message,
                                    meanwhile=ledger.flush)
         except TransportDown as exc:
             report.released += ledger.release([r.id for r in rows[index:]])
