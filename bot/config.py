@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     webhook_secret: str | None = None  # shared with the CMS; unset: the webhook refuses all
 
+    # Hostile input (issue 11). Request bodies are counted as they stream in and refused
+    # with 413 past these sizes, before anything parses them (bot.web.limits).
+    webhook_max_bytes: int = 1024 * 1024          # one pushed article
+    upload_max_bytes: int = 20 * 1024 * 1024      # a subscriber CSV upload
+    form_max_bytes: int = 256 * 1024              # every other form and API call
+    # A signed webhook older or newer than this many seconds is a replay (or a wrong clock).
+    webhook_max_skew: int = 300
+    # A pending address gets at most one confirmation email per this many hours, however
+    # often the public form is posted for it (mail-bombing through our form).
+    confirm_resend_hours: float = 24.0
+
     # Fetching
     user_agent: str = "pressbot/0.1 (+https://github.com/pressbot; feed fetcher)"
     fetch_timeout: float = 20.0
@@ -68,6 +79,9 @@ class Settings(BaseSettings):
     # Email. Unset SMTP URL: messages go to the outbox (PRESSBOT_HOME/outbox/email/*.eml).
     smtp_url: str | None = None              # smtp://user:pass@host:587 (STARTTLS) or smtps://…
     smtp_timeout: float = 30.0
+    # A CA bundle (PEM) to verify the SMTP server with instead of the system's: a
+    # newsroom's own relay with a private CA. smtp+insecure:// allows AUTH without TLS.
+    smtp_ca_file: Path | None = None
     send_rate: float = 0.0                   # messages per second per transport; 0: unlimited
     # With REDIS_URL, send_rate is for all workers together (a token bucket in Redis).
     shared_send_rate: bool = True
@@ -76,6 +90,13 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_path: Path | None = None        # PEM private key; all three set: messages are signed
+    # The digest's brand, for lists that set none of their own (`lists add --logo-url …`).
+    # CAN-SPAM wants the sender's valid postal address in every commercial email: put it in
+    # brand_footer (several lines allowed). Copyright: "© <year> <holder>"; unset: site name.
+    brand_logo_url: str | None = None        # masthead image (https), shown instead of the title
+    brand_color: str = "#1a5fb4"             # links, kicker, rules; darkened when too light to read
+    brand_footer: str | None = None          # publisher's name and postal address
+    brand_copyright: str | None = None
 
     # Bounces (issue 13). With bounce_address set, each delivery's envelope sender (the
     # Return-Path bounces go to) is bounce_address with a signed token for the delivery
