@@ -97,13 +97,6 @@ class Settings(BaseSettings):
     brand_color: str = "#1a5fb4"             # links, kicker, rules; darkened when too light to read
     brand_footer: str | None = None          # publisher's name and postal address
     brand_copyright: str | None = None
-    # The digest's brand, for lists that set none of their own (`lists add --logo-url …`).
-    # CAN-SPAM wants the sender's valid postal address in every commercial email: put it in
-    # brand_footer (several lines allowed). Copyright: "© <year> <holder>"; unset: site name.
-    brand_logo_url: str | None = None        # masthead image (https), shown instead of the title
-    brand_color: str = "#1a5fb4"             # links, kicker, rules; darkened when too light to read
-    brand_footer: str | None = None          # publisher's name and postal address
-    brand_copyright: str | None = None
 
     # Bounces (issue 13). With bounce_address set, each delivery's envelope sender (the
     # Return-Path bounces go to) is bounce_address with a signed token for the delivery
