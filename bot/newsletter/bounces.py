@@ -40,6 +40,10 @@ class BounceEvent:
     feedback_type: str | None = None  # ARF Feedback-Type, lower case
     list_unsubscribe: tuple[str, ...] = ()   # https URLs from the original message
     original_message_id: str | None = None
+    # The original message's envelope sender as a provider's event reports it (our VERP
+    # address, bot.newsletter.verp), and the provider's own id for the event.
+    return_path: str | None = None
+    event_id: str | None = None
 
     @property
     def detail(self) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.services import shares
+from bot.services import bounce_mailbox, shares
 from bot.services.dispatch_email import find_email_work, unsettled_deliveries
 from bot.services.ingest import due_source_ids
 from bot.services.locks import dispatch_lock
@@ -70,6 +70,7 @@ class TickReport:
     enqueued: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
     already_queued: int = 0
     jobs: list[Job] = field(default_factory=list)   # what this tick enqueued
+    bounces: dict | None = None                     # the bounce mailbox's poll (bounce_mailbox)
 
     def summary(self) -> str:
         if not self.acted:
@@ -109,6 +110,8 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
         report.tick_id, report.already_queued = tick.id, tick.already_queued
     # Committed: only now do the ids go to the broker (enqueue after commit).
     _enqueue_all(settings, enqueue, fresh, report)
+    # After the enqueueing, under the lock (one reader per mailbox); bounded and time-limited.
+    report.bounces = bounce_mailbox.poll_on_tick(settings)
     _finish(settings, report.tick_id, now, error=None)
     log.info("tick %s: %s", report.tick_id, report.summary())
     return report
