@@ -3,15 +3,27 @@
 Rules: at most `max_per_hour` posts in any rolling hour, at least `min_gap` between two
 posts, none inside quiet hours (local time of the account's zone, so a 22:00–07:00 quiet
 night stays 22:00–07:00 across DST changes).
+
+Each rule forbids intervals of time around the posts already taken: the gap forbids
+(t - gap, t + gap) around each post t; the rate forbids, for every run of `max_per_hour`
+consecutive posts spanning less than an hour, (last - 1 h, first + 1 h). A `Timeline`
+keeps the taken times sorted, so asking about one instant looks only at the posts within
+reach of it (bisect), and the search jumps from one forbidden interval's end to the next:
+the cost is the number of posts between `earliest` and the answer, not the account's
+whole history.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from bot.errors import BadInput
+
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -52,43 +64,71 @@ def _quiet_end_after(when: datetime, rules: PostingRules) -> datetime:
     return candidate.astimezone(timezone.utc)
 
 
-def next_slot(earliest: datetime, taken: list[datetime], rules: PostingRules) -> datetime:
-    """The earliest time ≥ `earliest` that keeps every rule, given the account's other
-    posts (`taken`, sent or scheduled)."""
-    hour = timedelta(hours=1)
-    slot = earliest
-    # Each pass moves the slot forward past one conflict; a few hundred passes cover
-    # any realistic backlog, and the bound keeps bad rules from looping forever.
-    for _ in range(10_000):
-        if in_quiet_hours(slot, rules):
-            slot = _quiet_end_after(slot, rules)
-            continue
-        close = [t for t in taken if abs(t - slot) < rules.min_gap]
-        if close:
-            slot = max(close) + rules.min_gap
-            continue
-        window = sorted(t for t in taken if slot - hour < t <= slot + hour)
-        if rules.max_per_hour > 0 and _over_rate(slot, window, rules.max_per_hour):
-            slot = _after_rate(slot, window, rules.max_per_hour)
-            continue
+class Timeline:
+    """One account's taken slots (sent or still to go), sorted, with its rules."""
+
+    def __init__(self, rules: PostingRules, taken: Iterable[datetime] = ()) -> None:
+        self.rules = rules
+        self._times = sorted(taken)
+        # Posts further than this from an instant cannot conflict with a post there.
+        self._reach = max(HOUR, rules.min_gap)
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def add(self, when: datetime) -> None:
+        insort(self._times, when)
+
+    def remove(self, when: datetime) -> None:
+        """Give a slot back (a post moved elsewhere); a time not taken is an error."""
+        i = bisect_left(self._times, when)
+        if i == len(self._times) or self._times[i] != when:
+            raise ValueError(f"{when.isoformat()} is not a taken slot")
+        del self._times[i]
+
+    def next_slot(self, earliest: datetime) -> datetime:
+        """The earliest time ≥ `earliest` that keeps every rule."""
+        slot = earliest
+        # Each round passes a quiet night or at least one taken post; the bound only
+        # stops rules that leave no room at all (a quiet window of a whole day) looping.
+        for _ in range(2 * len(self._times) + 10_000):
+            if in_quiet_hours(slot, self.rules):
+                slot = _quiet_end_after(slot, self.rules)
+                continue
+            blocked_until = self._blocked_until(slot)
+            if blocked_until is None:
+                return slot
+            slot = blocked_until
+        raise BadInput("posting rules leave no free slot (check max per hour and quiet hours)")
+
+    def place(self, earliest: datetime) -> datetime:
+        """next_slot, and take it."""
+        slot = self.next_slot(earliest)
+        self.add(slot)
         return slot
-    raise BadInput("posting rules leave no free slot (check max per hour and quiet hours)")
+
+    def _blocked_until(self, slot: datetime) -> datetime | None:
+        """None if `slot` breaks neither the gap nor the rate; else the end of the latest
+        forbidden interval containing it (every instant up to there is forbidden too, so
+        jumping there skips no free slot)."""
+        times, rules = self._times, self.rules
+        near = times[bisect_right(times, slot - self._reach):bisect_left(times, slot + self._reach)]
+        end: datetime | None = None
+        for t in near:
+            if abs(t - slot) < rules.min_gap and (end is None or t + rules.min_gap > end):
+                end = t + rules.min_gap
+        limit = rules.max_per_hour
+        if limit > 0:
+            hour = [t for t in near if abs(t - slot) < HOUR]
+            for first, last in zip(hour, hour[limit - 1:]):
+                # `limit` posts plus one at `slot` inside one hour: one too many.
+                if max(last, slot) - min(first, slot) < HOUR and (end is None or first + HOUR > end):
+                    end = first + HOUR
+        return end
 
 
-def _over_rate(slot: datetime, window: list[datetime], limit: int) -> bool:
-    """Would a post at `slot` put more than `limit` posts in some hour containing it?"""
-    hour = timedelta(hours=1)
-    points = sorted(window + [slot])
-    for start in points:
-        if start <= slot < start + hour and sum(start <= t < start + hour for t in points) > limit:
-            return True
-    return False
-
-
-def _after_rate(slot: datetime, window: list[datetime], limit: int) -> datetime:
-    """Just after the oldest post whose hour is full, so the rolling window has room."""
-    hour = timedelta(hours=1)
-    earlier = sorted(t for t in window if t <= slot)
-    if len(earlier) >= limit:
-        return earlier[-limit] + hour
-    return slot + timedelta(minutes=1)
+def next_slot(earliest: datetime, taken: Iterable[datetime], rules: PostingRules) -> datetime:
+    """The earliest time ≥ `earliest` that keeps every rule, given the account's other
+    posts (`taken`, sent or scheduled, in any order). For many slots in a row on one
+    account, keep a `Timeline` instead: this sorts `taken` on every call."""
+    return Timeline(rules, taken).next_slot(earliest)

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
-from bot.domain.posting import PostingRules, in_quiet_hours, next_slot, parse_clock
+from bot.domain.posting import PostingRules, Timeline, in_quiet_hours, next_slot, parse_clock
 from bot.errors import BadInput
 
 UTC = timezone.utc
@@ -64,3 +64,22 @@ def test_parse_clock_names_the_field():
     assert parse_clock(None, "quiet_end") is None
     with pytest.raises(BadInput, match="quiet_start"):
         parse_clock("late", "quiet_start")
+
+
+def test_an_hour_is_half_open_so_posts_an_hour_apart_leave_room_between():
+    # Two per hour, posts at 12:00 and 13:00: 12:30 puts two in [12:00, 13:00) and two in
+    # [12:30, 13:30), never three.
+    rules = PostingRules(max_per_hour=2, min_gap=timedelta(minutes=10))
+    taken = [T0, T0 + timedelta(hours=1)]
+    assert next_slot(T0 + timedelta(minutes=30), taken, rules) == T0 + timedelta(minutes=30)
+
+
+def test_a_long_backlog_is_walked_from_a_cursor_not_rescanned():
+    # 2,000 posts in a row on one account: each search starts at the previous slot, so the
+    # whole run looks at each post a bounded number of times (timings: bench/schedule.py).
+    rules = PostingRules(max_per_hour=4, min_gap=timedelta(minutes=10))
+    timeline, cursor = Timeline(rules), T0
+    slots = [cursor := timeline.place(cursor) for _ in range(2000)]
+    assert slots[:5] == [T0 + timedelta(minutes=m) for m in (0, 10, 20, 30)] + [T0 + timedelta(hours=1)]
+    assert slots[-1] == T0 + timedelta(hours=499, minutes=30)
+    assert len(timeline) == 2000
