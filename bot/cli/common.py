@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.console import Console
 
@@ -11,8 +13,20 @@ from bot.store import db
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="pressbot: a newsroom's publishing bot.")
 
-out = Console()
-err = Console(stderr=True)
+# Piped to a file or another program, lines are as long as they are: Rich would otherwise
+# fold them at 80 columns, splitting URLs and table rows in the middle.
+PIPE_WIDTH = 10_000
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True, width=PIPE_WIDTH)
+
+
+out = _console()
+err = _console(stderr=True)
 
 # More targets than this get a progress bar; fewer finish before one would be read.
 PROGRESS_THRESHOLD = 5

@@ -150,6 +150,18 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
         raise typer.Exit(1)
 
 
+def _print_outages(outages: list[dict]) -> None:
+    if not outages:
+        out.print("failing  none: every outside system answered its last request", highlight=False)
+        return
+    table = Table("system", "last error", "since (UTC)", "last failure", "failures",
+                  title="failing outside systems", title_justify="left")
+    for o in outages:
+        table.add_row(f"{o['name']} ({o['system']})", o["error"], o["since"][:19].replace("T", " "),
+                      o["last_at"][:19].replace("T", " "), str(o["failures"]), style="red")
+    out.print(table)
+
+
 def _print_status(report: dict) -> None:
     b = report["broker"]
     depth = "?" if b["depth"] is None else b["depth"]
@@ -158,6 +170,7 @@ def _print_status(report: dict) -> None:
     out.print(f"database {report['database']}", highlight=False)
     if "due" not in report:
         return
+    _print_outages(report["outages"])
     src, posts, mail = (report["due"][k] for k in ("sources", "share_posts", "deliveries"))
     out.print(f"due      sources {src['due']} (overdue {src['overdue']})", highlight=False)
     out.print(f"         share posts {posts['due']} (overdue {posts['overdue']}, expired claims "

@@ -32,8 +32,9 @@ from bot.domain.addresses import email_hash
 from bot.domain.editions import matches, select_articles
 from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
-from bot.mail.transport import Transport, build_transport
+from bot.mail.transport import Transport, TransportDown, build_transport
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
+from bot.services import outages
 from bot.services.sending import BatchReport, Variants, due, lease_engine, one_of, send_claimed
 from bot.store.db import get_engine, session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
@@ -461,8 +462,15 @@ def deliver_batch(settings: Settings, edition_id: int, *, transport: Transport,
     claimed = claim_batch(settings, edition_id, limit or settings.batch_size, now, lease)
     report.claimed = len(claimed)
     if claimed:
-        with lease_engine(settings, claimed, now, lease) as ledger:
-            send_claimed(settings, variants, ledger, transport, report, now)
+        try:
+            with lease_engine(settings, claimed, now, lease) as ledger:
+                send_claimed(settings, variants, ledger, transport, report, now)
+        except TransportDown as exc:
+            # Kept where the dashboard, `status` and /healthz see it, with since when.
+            outages.failed(settings, outages.mail_system(settings), str(exc))
+            raise
+        if report.sent:
+            outages.recovered(settings, outages.mail_system(settings))
     finish_if_done(settings, edition_id, now)
     return report
 

@@ -20,6 +20,7 @@ from bot.domain.snippets import PLATFORMS, PlatformRules, Snippet, SnippetInput,
 from bot.domain.snippets.bluesky import LINK as LINK_FACET
 from bot.domain.snippets.bluesky import facets as bluesky_facets
 from bot.errors import BadInput, PermanentError, TransientError
+from bot.services import outages
 from bot.social.base import AuthError, DuplicateError, PostRequest, Publisher
 from bot.social.credentials import encrypt_credentials
 from bot.social.factory import REQUIRED, build_publisher
@@ -123,9 +124,11 @@ def check_account(settings: Settings, name: str) -> str:
             who = publisher.check()
         except AuthError as exc:
             account.needs_attention = str(exc)
+            outages.mark_failed(session, outages.account_key(account.id), str(exc))
             session.commit()
             raise
         account.needs_attention = None
+        outages.mark_recovered(session, outages.account_key(account.id))
         return who
 
 
@@ -386,6 +389,7 @@ def publish_one(settings: Settings, post_id: int, *, now: datetime | None = None
             post.scheduled_at = now + timedelta(seconds=min(wait, 86400))
             post.last_error = str(exc)
             report.retrying.append(post.id)
+            outages.mark_failed(session, outages.account_key(account.id), str(exc), now)
         except DuplicateError as exc:
             _record_duplicate(post, exc, now, report)
         except AuthError as exc:
@@ -393,6 +397,7 @@ def publish_one(settings: Settings, post_id: int, *, now: datetime | None = None
             account.needs_attention = str(exc)
             report.failed.append(post.id)
             report.paused_accounts.append(account.name)
+            outages.mark_failed(session, outages.account_key(account.id), str(exc), now)
         except (PermanentError, BadInput) as exc:
             post.state, post.last_error = PostState.FAILED, str(exc)
             report.failed.append(post.id)
@@ -400,6 +405,7 @@ def publish_one(settings: Settings, post_id: int, *, now: datetime | None = None
             post.state, post.sent_at, post.lease_until = PostState.SENT, now, None
             post.remote_id, post.remote_url = published.remote_id, published.remote_url
             report.sent.append(post.id)
+            outages.mark_recovered(session, outages.account_key(account.id))
     return report
 
 

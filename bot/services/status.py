@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from bot import broker
 from bot.config import Settings
+from bot.services import outages
 from bot.services.dispatch import last_ticks
 from bot.services.sending import due as delivery_due
 from bot.services.shares import _due_clause
@@ -27,6 +28,8 @@ def status(settings: Settings, now: datetime | None = None) -> dict:
     result = {"at": now.isoformat(), "broker": _broker(settings), "database": check_database(settings)}
     if result["database"] != "ok":
         return result
+    note_broker(settings, result["broker"]["check"])
+    result["outages"] = outages.current(settings)
     with session_scope(settings.effective_database_url) as session:
         result["due"] = {"sources": _sources_due(session, now, late),
                          "share_posts": _posts_due(session, now, late),
@@ -45,6 +48,39 @@ def _broker(settings: Settings) -> dict:
         except Exception as exc:  # status reports trouble; it does not fail on it
             info["check"] = f"error: {type(exc).__name__}: {exc}"
     return info
+
+
+def note_broker(settings: Settings, check: str) -> None:
+    """Keep a Redis that cannot be reached among the outages (with since when); the
+    embedded broker is a folder of ours, not an outside system."""
+    if broker.is_embedded(settings):
+        return
+    if check == "ok":
+        outages.recovered(settings, outages.REDIS)
+    else:
+        outages.failed(settings, outages.REDIS, check)
+
+
+def outside_systems(settings: Settings) -> list[dict]:
+    """The failing outside systems (bot.services.outages), Redis checked now."""
+    note_broker(settings, broker.check(settings))
+    return outages.current(settings)
+
+
+def health(settings: Settings) -> tuple[int, dict]:
+    """/healthz: (HTTP status, body). 503 "failing" when the database or the broker cannot
+    be reached (this instance cannot work); 200 "degraded" with the failing outside systems
+    when only those fail (a container must not be restarted because the SMTP server is
+    down); 200 "ok" otherwise."""
+    checks = {"database": check_database(settings), "broker": broker.check(settings)}
+    if checks["database"] != "ok":
+        return 503, {"status": "failing", **checks}
+    note_broker(settings, checks["broker"])
+    failing = [{k: o[k] for k in ("system", "name", "error", "since")}
+               for o in outages.current(settings) if o["system"] != outages.REDIS]
+    if checks["broker"] != "ok":
+        return 503, {"status": "failing", **checks, "failing": failing}
+    return 200, {"status": "degraded" if failing else "ok", **checks, "failing": failing}
 
 
 def check_database(settings: Settings) -> str:

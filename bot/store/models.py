@@ -143,6 +143,9 @@ class SocialAccount(Base):
     # Shares only go to articles published within this many hours (NULL: the setting
     # PRESSBOT_SHARE_RECENCY_HOURS): a backfilled archive never floods the account.
     recency_hours: Mapped[int | None] = mapped_column(Integer)
+    # The first run's outbox accounts: always the outbox, even once PRESSBOT_<PLATFORM>_*
+    # credentials are set (their demo posts must never reach a real account).
+    demo: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

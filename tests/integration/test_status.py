@@ -55,7 +55,7 @@ def test_healthz_reports_the_broker(queued):
     with AppServer(create_app(queued)) as server:
         good = httpx.get(server.base + "/healthz")
     assert good.status_code == 200
-    assert good.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert good.json() == {"status": "ok", "database": "ok", "broker": "ok", "failing": []}
     broken = queued.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     with AppServer(create_app(broken)) as server:
         bad = httpx.get(server.base + "/healthz")

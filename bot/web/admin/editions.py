@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from bot.errors import BadInput
 from bot.services import edition_preview, planning, retries
 from bot.services.editors import Editor
+from bot.services.status import outside_systems
+from bot.store.mailing import EditionStatus
 from bot.web.security import EMAIL_FRAME_CSP, require_editor, settings_of
 from bot.web.templating import flash, local_time, render
 
@@ -55,7 +57,20 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
     return render(request, "admin/edition.html", {
         "info": info, "subject": subject, "text": text, "empty": empty, "path": target.path,
         "error": error, "send_at": default_at, "slot_key": planning.slot_key,
+        "outages": _holding_back(settings, info),
     }, status_code=422 if error else 200)
+
+
+# What a digest still going out needs from outside: the mail server (or outbox) and Redis.
+_MAIL_SYSTEMS = ("smtp", "outbox", "redis")
+
+
+def _holding_back(settings, info: dict) -> list[dict]:
+    """The outages that hold an edition's deliveries back, while it still has some to send
+    (a refused SMTP connection otherwise shows only as deliveries that never move)."""
+    if info["status"] not in (EditionStatus.PENDING, EditionStatus.SENDING):
+        return []
+    return [o for o in outside_systems(settings) if o["kind"] in _MAIL_SYSTEMS]
 
 
 def _frame(request: Request, target: Target) -> HTMLResponse:

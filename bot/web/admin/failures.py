@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from bot.services import retries
+from bot.services.status import outside_systems
 from bot.web.security import settings_of
 from bot.web.templating import flash, refused, render
 
@@ -18,8 +19,10 @@ SHOWN = 100
 
 @router.get("/failures")
 def failures(request: Request):
+    settings = settings_of(request)
     return render(request, "admin/failures.html",
-                  {"failures": retries.list_failures(settings_of(request), limit=SHOWN)})
+                  {"failures": retries.list_failures(settings, limit=SHOWN),
+                   "outages": outside_systems(settings)})
 
 
 def _back() -> RedirectResponse:
