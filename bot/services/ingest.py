@@ -22,7 +22,6 @@ from bot.ingest import feeds, files, wordpress
 from bot.ingest.discover import choose_feed, discover_feeds
 from bot.ingest.fetch import FetchOptions, fetch, make_client
 from bot.ingest.normalize import finalize_draft
-from bot.net.policy import OutboundRefused
 from bot.services import outages
 from bot.services.reports import IngestReport, ItemRef, SourceReport
 from bot.store.articles import ADDED, UPDATED, store_draft, store_drafts
@@ -163,8 +162,8 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
             else:
                 store_result(session, source, result, report, now)
             _mark_success(source, now)
-    except PressbotError as exc:
             outages.mark_recovered(session, outages.source_key(source_id))
+    except PressbotError as exc:
         report.status = "bad-input" if isinstance(exc, BadInput) else "failed"
         report.error = str(exc)
         report.added, report.updated, report.unchanged = [], [], []
@@ -218,9 +217,7 @@ def _mark_failure(settings: Settings, source_id: int, reason: str, now: datetime
         source.last_error = reason
         source.last_polled_at = now
         outages.mark_failed(session, outages.source_key(source_id), reason, now)
-        if stop:
-            source.next_poll_at = None
-        elif _schedulable(source.url):
+        if _schedulable(source.url):
             source.next_poll_at = next_poll_after_failure(
                 now, source.poll_interval, source.failure_count, settings.max_backoff, retry_after)
 
