@@ -329,6 +329,8 @@ class _Fields:
         key, value = self.get(name)
         if value is not None and not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {_kind(value)}")
+        if value and "\x00" in value:   # no database stores it; refused, not silently cut
+            raise self.fail(key, "contains a NUL character (\\u0000)")
         if required and not (value or "").strip():
             raise self.fail(key, "required")
         return value
@@ -368,6 +370,8 @@ class _Fields:
             expected = "a list of strings"
             expected = f"a string or {expected}" if split or allow_one else expected
             raise self.fail(key, f"expected {expected}, got {_show(value)}")
+        if any("\x00" in v for v in value):
+            raise self.fail(key, "contains a NUL character (\\u0000)")
         return [v.strip() for v in value if v.strip()]
 
     def guid(self, name: str) -> str | None:

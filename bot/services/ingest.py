@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain.articles import ArticleDraft, ParseResult, Rejection
+from bot.domain.articles import ArticleDraft, ParseResult, Rejection, content_hash
 from bot.domain.sources import next_poll_after_failure, next_poll_after_success
 from bot.errors import BadInput, PressbotError, TransientError
 from bot.ingest import feeds, files, wordpress
@@ -24,7 +24,7 @@ from bot.ingest.fetch import FetchOptions, fetch, make_client
 from bot.ingest.normalize import finalize_draft
 from bot.services import outages
 from bot.services.reports import IngestReport, ItemRef, SourceReport
-from bot.store.articles import ADDED, UPDATED, store_draft, store_drafts
+from bot.store.articles import ADDED, UPDATED, ExistingIndex, store_draft, store_drafts
 from bot.store.db import ensure_schema, session_scope
 from bot.store.models import Article, Source, SourceKind, utcnow
 
@@ -303,9 +303,28 @@ def ingest_pushed_article(settings: Settings, data: object) -> tuple[str, ItemRe
     with session_scope(settings.effective_database_url) as session:
         source = session.get(Source, source_id)
         draft = finalize_draft(draft, source_language=None, now=now, where="webhook body")
+        _refuse_stale(session, source, draft)
         stored = store_draft(session, source, draft, now=now)
         session.flush()
         return stored.outcome, ItemRef(stored.article.id, stored.article.title, stored.article.url)
+
+
+class StaleArticle(BadInput):
+    """A pushed article older than the stored version of it: a replayed or late push."""
+
+
+def _refuse_stale(session, source: Source, draft) -> None:
+    """A push may not roll an article back: its `updated` time must not be older than the
+    stored one's (nor missing once the stored version has one)."""
+    digest = content_hash(draft)
+    existing = ExistingIndex(session, source, [draft], [digest]).match(draft, digest)
+    if existing is None or existing.updated_at is None:
+        return
+    if draft.updated is None or draft.updated < existing.updated_at:
+        sent = draft.updated.isoformat() if draft.updated else "no time"
+        raise StaleArticle(f"webhook body: field 'updated': {sent} is older than the stored "
+                           f"version's {existing.updated_at.isoformat()}; an older version "
+                           f"cannot replace a newer one")
 
 
 def list_sources(settings: Settings) -> list[dict]:

@@ -19,6 +19,7 @@ from bot import __version__
 from bot.config import Settings, get_settings
 from bot.services.status import health
 from bot.web import admin, api, auth, hooks, public
+from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
 
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "subscribers and lists. Authenticate with "
                               "`Authorization: Bearer <token>` (`pressbot tokens create`).")
     app.state.settings = settings
+
+    # Added first, so it sits innermost: its 413s still get the security headers below.
+    app.add_middleware(BodyLimit, limit=limit_for(settings))
 
     @app.middleware("http")
     async def add_security_headers(request: Request, call_next):

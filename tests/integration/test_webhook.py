@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from bot.store.db import session_scope
 from bot.store.models import Article
 from bot.web.app import create_app
-from bot.web.hooks import SIGNATURE_HEADER, sign
+from bot.web.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from tests.support.webserver import AppServer
 
 ARTICLE = {
@@ -31,10 +32,13 @@ def app_server(settings):
         yield server
 
 
-def post(server, body: bytes, signature: str | None):
+def post(server, body: bytes, signature: dict | str | None):
+    """`signature`: the headers signed_headers() made, or a bare signature value."""
     headers = {"Content-Type": "application/json"}
-    if signature is not None:
-        headers[SIGNATURE_HEADER] = signature
+    if isinstance(signature, dict):
+        headers.update(signature)
+    elif signature is not None:
+        headers.update({SIGNATURE_HEADER: signature, TIMESTAMP_HEADER: str(int(time.time()))})
     return httpx.post(server.base + "/api/hooks/articles", content=body, headers=headers)
 
 
@@ -45,7 +49,7 @@ def count(settings) -> int:
 
 def test_signed_article_is_stored_sanitised_and_updated_in_place(settings, app_server):
     body = json.dumps(ARTICLE).encode()
-    response = post(app_server, body, sign(settings.webhook_secret, body))
+    response = post(app_server, body, signed_headers(settings.webhook_secret, body))
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["outcome"] == "added"
@@ -58,7 +62,7 @@ def test_signed_article_is_stored_sanitised_and_updated_in_place(settings, app_s
         assert article.published_at.isoformat() == "2026-11-27T17:30:00+00:00"
 
     changed = json.dumps({**ARTICLE, "summary": "The vote was 32 to 11."}).encode()
-    again = post(app_server, changed, sign(settings.webhook_secret, changed))
+    again = post(app_server, changed, signed_headers(settings.webhook_secret, changed))
     assert again.status_code == 200
     assert again.json() == {**created, "outcome": "updated"}
     assert count(settings) == 1
@@ -75,13 +79,13 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(settings, app_server
 def test_signature_of_another_body_is_refused(settings, app_server):
     body = json.dumps(ARTICLE).encode()
     tampered = body.replace(b"31 to 12", b"12 to 31")
-    assert post(app_server, tampered, sign(settings.webhook_secret, body)).status_code == 401
+    assert post(app_server, tampered, signed_headers(settings.webhook_secret, body)).status_code == 401
     assert count(settings) == 0
 
 
 def test_invalid_article_names_the_field(settings, app_server):
     body = json.dumps({**ARTICLE, "published": "yesterday"}).encode()
-    response = post(app_server, body, sign(settings.webhook_secret, body))
+    response = post(app_server, body, signed_headers(settings.webhook_secret, body))
     assert response.status_code == 422
     assert "published" in response.json()["error"]
     assert count(settings) == 0

@@ -6,7 +6,7 @@ import pytest
 
 from bot.cli import parse_since
 from bot.errors import BadInput
-from bot.web.hooks import sign, signature_ok
+from bot.web.hooks import sign, signature_problem
 
 
 def test_since_accepts_dates_and_durations():
@@ -18,11 +18,18 @@ def test_since_accepts_dates_and_durations():
         parse_since("last tuesday")
 
 
-def test_signature_is_checked_in_constant_time_and_needs_a_secret():
-    body = b'{"title": "x"}'
-    good = sign("s3cret", body)
-    assert good.startswith("sha256=") and signature_ok("s3cret", body, good)
-    assert not signature_ok("s3cret", body + b" ", good)
-    assert not signature_ok("other", body, good)
-    assert not signature_ok(None, body, good)   # no secret configured: nobody can sign
-    assert not signature_ok("s3cret", body, None)
+def test_signature_covers_the_timestamp_and_needs_a_secret():
+    body, now = b'{"title": "x"}', 1_800_000_000
+
+    def problem(secret, sent_body, signature, stamp=str(now)):
+        return signature_problem(secret, sent_body, signature, stamp, now=now, max_skew=300)
+
+    good = sign("s3cret", body, now)
+    assert good.startswith("sha256=") and problem("s3cret", body, good) is None
+    assert "bad" in problem("s3cret", body + b" ", good)
+    assert "bad" in problem("other", body, good)
+    assert "bad" in problem("s3cret", body, good, str(now + 1))   # the time is signed too
+    assert "secret" in problem(None, body, good)   # no secret configured: nobody can sign
+    assert "missing" in problem("s3cret", body, None)
+    assert "missing" in problem("s3cret", body, good, None)
+    assert "Unix time" in problem("s3cret", body, good, "yesterday")
