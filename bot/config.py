@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     worker_concurrency: int = 2              # `pressbot run`'s worker processes
     port: int = 8000                         # `pressbot run`'s web app
 
+    # Social shares (issue 10). Only articles published within this many hours are shared
+    # (an account may override it): a backfilled archive stays in the archive.
+    share_recency_hours: int = Field(default=48, ge=1)
+    # A tick schedules new articles in committed chunks of this many per account, at most
+    # share_chunks_per_tick chunks a tick (every active account gets one), so a bulk arrival
+    # never holds a tick past its time limit: the rest follows at the next ticks.
+    share_chunk: int = Field(default=500, ge=1)
+    share_chunks_per_tick: int = Field(default=8, ge=1)
+
     @property
     def broker_folder(self) -> Path:
         return self.home.resolve() / "broker"

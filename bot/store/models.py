@@ -164,6 +164,8 @@ class SharePost(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "account_id", name="uq_share_posts_article_account"),
         Index("ix_share_posts_state_due", "state", "scheduled_at"),
+        # The scheduler looks at one account's slots at a time.
+        Index("ix_share_posts_account_slot", "account_id", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
