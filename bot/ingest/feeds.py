@@ -1,8 +1,8 @@
 """RSS 0.9x/1.0/2.0 and Atom documents into ArticleDrafts.
 
-Pure: the fetcher hands us bytes. feedparser does the reading; we refuse what it should
-never see (entity declarations), sanitise HTML ourselves and turn each entry into a draft.
-One bad entry is a Rejection, never the end of the feed.
+Pure: the fetcher hands us bytes. feedparser does the reading; we take out what it should
+never see (entity declarations that could expand without bound), sanitise HTML ourselves and
+turn each entry into a draft. One bad entry is a Rejection, never the end of the feed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from feedparser.exceptions import CharacterEncodingOverride
 
 from bot.domain.articles import (
     ArticleDraft, ParseResult, Rejection, canonical_url, clean_categories, clean_title,
-    plain_text, summarize,
+    plain_text, summarize, title_from_text,
 )
 from bot.errors import BadInput
 from bot.ingest.discover import FeedLink, discover_feeds
@@ -39,38 +39,43 @@ class NotAFeed(BadInput):
 
 
 class FeedRejected(BadInput):
-    """The document is refused before parsing because reading it could hurt us."""
+    """The document is refused before parsing because reading it could hurt us (entity
+    declarations we cannot take out safely)."""
 
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParseResult:
-    """Parse one feed document fetched from `url`.
+    """Parse one feed document fetched from `url` (http(s) or a local file: URI).
 
-    Raises FeedRejected for documents that declare entities and NotAFeed when there is no
-    feed to read; everything wrong with single entries ends up in `rejected` or `warnings`.
+    Relative links resolve against xml:base, else the feed's self or alternate link, else
+    `url`. Entity declarations are taken out before parsing (a warning says so); raises
+    FeedRejected only when that cannot be done safely, and NotAFeed when there is no feed
+    to read. Everything wrong with single entries ends up in `rejected` or `warnings`.
     """
     headers = _response_headers(url, content, content_type)
-    encoding_problem = _refuse_entity_declarations(content, headers, url)
+    content, headers, entity_warning, encoding_problem = _defuse_entities(content, headers, url)
     parsed = feedparser.parse(
         io.BytesIO(content),  # a str or bytes argument could be taken for a path or a URL
         response_headers=headers,
-        resolve_relative_uris=False,  # sanitize_html absolutizes links against the item URL
+        resolve_relative_uris=False,  # sanitize_html absolutizes links against the item base
         sanitize_html=False,  # we sanitise with our own allowlist (bot.ingest.sanitize)
     )
     # chardet spells the same encoding "Windows-1252" or "windows-1252" by version.
     warnings = _problems(content, content_type, (parsed.get("encoding") or "").lower() or None,
-                         encoding_problem, parsed.get("bozo_exception"))
+                         entity_warning, encoding_problem, parsed.get("bozo_exception"))
     if not parsed.entries and not parsed.get("version"):
         raise _not_a_feed(content, url, content_type, warnings)
     language = normalize_language(parsed.feed.get("language"))
-    result = ParseResult(title=_plain_text(parsed.feed) or None, language=language,
+    base = document_base(parsed.feed, url)
+    typed = (parsed.get("version") or "").startswith("atom")
+    result = ParseResult(title=_plain_text(parsed.feed, typed) or None, language=language,
                          warnings=warnings)
     for n, entry in enumerate(parsed.entries, start=1):
         where = f"{url} item {n}"
         try:
-            draft, notes = _draft(entry, url, language)
+            draft, notes = _draft(entry, base, language, typed)
         except BadInput as exc:
             result.rejected.append(Rejection(where=where, reason=str(exc)))
         except Exception as exc:  # one odd entry must not cost us the rest of the feed
@@ -79,6 +84,29 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
             result.drafts.append(draft)
             result.warnings.extend(f"{where}: {note}" for note in notes)
     return result
+
+
+def document_base(feed, url: str) -> str:
+    """What relative links without an xml:base resolve against: the feed's own address
+    (rel=self), else its web page (the alternate link), else where it was fetched from. A
+    local feed file has only the last, which is no base for a web link."""
+    fetched = url if _is_http(url) else None
+    candidates = [link.get("href") for link in feed.get("links") or ()
+                  if link.get("rel") == "self"] + [feed.get("link")]
+    for candidate in candidates:
+        if candidate and isinstance(candidate, str):
+            try:
+                absolute = urljoin(fetched or "", candidate.strip())
+            except ValueError:
+                continue
+            if _is_http(absolute):
+                return absolute
+    return url
+
+
+def _is_http(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://")) and bool(
+        canonical_url(url))
 
 
 def looks_like_html(content: bytes, content_type: str | None) -> bool:
@@ -103,8 +131,9 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32le"), (codecs.BOM_UTF32_BE, "utf-32be"),
 
 
 def _response_headers(url: str, content: bytes, content_type: str | None) -> dict[str, str]:
-    # content-location is how feedparser learns the base for relative links. Without a
-    # content type, feedparser would assume ISO-8859-1 (HTTP's old default) for any header
+    # No content-location: feedparser then resolves relative links against xml:base only,
+    # and document_base() supplies the rest (a file: URL is no base for web links). Without
+    # a content type, feedparser would assume ISO-8859-1 (HTTP's old default) for any header
     # set; "application/xml" makes it honour the XML declaration and default to UTF-8.
     content_type = content_type or "application/xml"
     for bom, encoding in _BOMS:
@@ -114,7 +143,7 @@ def _response_headers(url: str, content: bytes, content_type: str | None) -> dic
             media_type = content_type.split(";")[0].strip()
             content_type = f"{media_type}; charset={encoding}"
             break
-    return {"content-location": url, "content-type": content_type}
+    return {"content-type": content_type}
 
 
 _MISC = re.compile(rb"\s++|<\?.*?\?>|<!--.*?-->", re.S)
@@ -125,25 +154,103 @@ _SUBSET_ITEM = re.compile(
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 
 
-def _refuse_entity_declarations(content: bytes, headers: dict[str, str], url: str):
-    """Raise FeedRejected when the prolog declares entities; return the encoding problem
-    feedparser will meet, if any.
+# An entity kept in a declaration we rewrite: one character reference, or a short plain
+# text with nothing to expand inside it. Each reference then grows by at most ~10 times its
+# own length, so a capped document stays bounded; nesting (billion laughs), long values
+# (quadratic blowup), external (XXE) and parameter entities are left out.
+_SAFE_ENTITY = re.compile(
+    rb"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"(&\#\d{1,7};|&\#x[0-9A-Fa-f]{1,6};|[^"&%<]{0,32})"|"""
+    rb"""'(&\#\d{1,7};|&\#x[0-9A-Fa-f]{1,6};|[^'&%<]{0,32})')\s*>""")
+
+
+def _defuse_entities(content: bytes, headers: dict[str, str], url: str):
+    """The document with its entity declarations made harmless, the headers to read it
+    with, a warning when declarations were dropped, and the encoding problem feedparser
+    will meet, if any.
 
     Entities are how billion-laughs and quadratic-blowup documents multiply a few KB into
-    GB; feeds have no need for them. The check runs on the text exactly as feedparser will
-    decode it (its own convert_to_utf8), so UTF-16 or an odd declared charset cannot hide a
-    declaration. It covers both the prolog as expat reads it and the "head" feedparser
-    takes entities from (everything before the first `<name`).
+    GB. The check runs on the text exactly as feedparser will decode it (its own
+    convert_to_utf8), so UTF-16 or an odd declared charset cannot hide a declaration. It
+    covers both the prolog as expat reads it and the "head" feedparser takes entities from
+    (everything before the first `<name`). A document declaring entities is rewritten as
+    UTF-8 with only the safe declarations; references to the others stay as literal text.
+    Raises FeedRejected when a declaration sits where the rewrite cannot take it out.
     """
     probe: dict = {}
     # NULs are never XML; dropping them also exposes UTF-16 that was misread as UTF-8.
     text = convert_to_utf8(dict(headers), content, probe).replace(b"\x00", b"")
+    encoding_problem = probe.get("bozo_exception")
+    if not _declares_entities(text):
+        return content, headers, None, encoding_problem
+    text, bare, kept, dropped = _rewrite_doctypes(text)
+    if _declares_entities(bare):  # the same text without the declarations we kept
+        raise FeedRejected(f"{url}: entity declarations outside a readable DOCTYPE "
+                           "(possible entity-expansion attack)")
+    media_type = headers["content-type"].split(";")[0].strip()
+    headers = {**headers, "content-type": f"{media_type}; charset=utf-8"}
+    warning = None
+    if dropped:
+        warning = (f"the feed declares entities; {dropped} not expanded (nested, long, "
+                   f"external or parameter entities can blow up; {kept} simple ones kept): "
+                   "references to them stay as written")
+    return text, headers, warning, encoding_problem
+
+
+def _declares_entities(text: bytes) -> bool:
     head = re.search(rb"<\w", text)
     end = max(_prolog_end(text), head.start() if head else 0) + len(b"<!ENTITY")
-    if _ENTITY_DECL.search(text, 0, end):
-        raise FeedRejected(f"{url}: entity declarations are not allowed "
-                           "(possible entity-expansion attack)")
-    return probe.get("bozo_exception")
+    return bool(_ENTITY_DECL.search(text, 0, end))
+
+
+def _rewrite_doctypes(text: bytes) -> tuple[bytes, bytes, int, int]:
+    """Each DOCTYPE of the prolog with its internal subset replaced by the safe entity
+    declarations it held; (text, the text with no subsets at all, kept, dropped)."""
+    out, bare, pos, kept, dropped = [], [], 0, 0, 0
+    while True:
+        misc = _MISC.match(text, pos)
+        if misc:
+            out.append(misc.group())
+            bare.append(misc.group())
+            pos = misc.end()
+            continue
+        if not _DOCTYPE.match(text, pos):
+            break
+        name_end = _DECL_BODY.match(text, pos + len(b"<!DOCTYPE")).end()
+        declaration = text[pos:name_end]
+        if text[name_end:name_end + 1] != b"[":
+            if text[name_end:name_end + 1] != b">":
+                break
+            out.append(text[pos:name_end + 1])
+            bare.append(text[pos:name_end + 1])
+            pos = name_end + 1
+            continue
+        subset_end = _internal_subset_end(text, name_end + 1)
+        if text[subset_end:subset_end + 1] != b">":
+            break
+        safe = []
+        for item in _subset_items(text, name_end + 1):
+            if _ENTITY_DECL.match(item):
+                if _SAFE_ENTITY.fullmatch(item):
+                    safe.append(item)
+                else:
+                    dropped += 1
+        kept += len(safe)
+        # One declaration a line, as feedparser's own DOCTYPE rewriting expects them.
+        subset = b"".join(b"\n" + item for item in safe)
+        out.append(declaration.rstrip() + (b" [" + subset + b"\n]" if safe else b"") + b">")
+        bare.append(declaration + b">")
+        pos = subset_end + 1
+    return b"".join(out) + text[pos:], b"".join(bare) + text[pos:], kept, dropped
+
+
+def _subset_items(data: bytes, pos: int) -> list[bytes]:
+    items = []
+    while True:
+        item = _SUBSET_ITEM.match(data, pos)
+        if not item:
+            return items
+        items.append(item.group())
+        pos = item.end()
 
 
 def _prolog_end(data: bytes) -> int:
@@ -241,25 +348,38 @@ def _root_name(content: bytes) -> str | None:
 # -- One entry --------------------------------------------------------------------------------
 
 
-def _draft(entry, feed_url: str, feed_language: str | None) -> tuple[ArticleDraft, list[str]]:
-    """One entry as a draft, and notes about what was wrong but not fatal."""
-    title = _plain_text(entry)
+def _draft(entry, base: str, feed_language: str | None,
+           typed: bool = True) -> tuple[ArticleDraft, list[str]]:
+    """One entry as a draft, and notes about what was wrong but not fatal. `base` is the
+    document's base (document_base); xml:base in force inside the entry outranks it.
+    `typed`: the format declares whether text is HTML (Atom), see _plain_text."""
+    notes: list[str] = []
     guid = (entry.get("id") or "").strip() or None
-    link = _absolute_http(entry.get("link"), feed_url)
-    if not title:
-        if not (link or guid or "title" in entry):
-            raise BadInput("item has no title, link or guid")
-        raise BadInput("title is empty" if "title" in entry else "item has no title")
+    raw_link = entry.get("link")
+    link = _absolute_http(raw_link, base)
     if link is None and guid and canonical_url(guid):
         link = guid  # an RSS <guid> that is a URL is the article's address
-    base = link or feed_url
+    if guid is None and link and "#" in link:
+        # Items told apart only by #fragment (one page, many entries) keep that identity:
+        # the canonical URL drops fragments, and would make them one article.
+        guid = urljoin(base, raw_link.strip()) if raw_link else link
     body_detail = _body_detail(entry)
     body = sanitize_html(_html_of(body_detail), base_url=_base_of(body_detail, base))
     summary_detail = entry.get("summary_detail")
     description = sanitize_html(_html_of(summary_detail), base_url=_base_of(summary_detail, base))
     if plain_text(description) == plain_text(body):
         description = ""  # feeds often repeat the body as description; use its lead instead
-    notes: list[str] = []
+    title = _plain_text(entry, typed)
+    if not title:
+        # Valid RSS 2.0 (title or description is required, not both): micro-blog and
+        # Mastodon items are description-only. Their headline is the text's first sentence.
+        title = title_from_text(plain_text(description) or plain_text(body))
+        if not title:
+            if not (link or guid or "title" in entry):
+                raise BadInput("item has no title, text, link or guid")
+            raise BadInput("title is empty and the item has no text to make one from"
+                           if "title" in entry else "item has no title and no text")
+        notes.append("no title; made one from the item's text")
     published = _date(entry, "published", notes)
     updated = _date(entry, "updated", notes)
     draft = ArticleDraft(
@@ -281,9 +401,20 @@ def _draft(entry, feed_url: str, feed_language: str | None) -> tuple[ArticleDraf
     return draft, notes
 
 
-def _plain_text(element, key: str = "title") -> str:
-    # Through the sanitiser first: it drops <script> with its text, which tag stripping keeps.
+# What only markup looks like: a closing tag, or a tag with attributes. "Use the <p>
+# element", "<!ENTITY>" and "5 < 6" are text about markup and stay as written.
+_MARKUP = re.compile(r"</[A-Za-z][\w-]*\s*>|<[A-Za-z][\w-]*\s[^<>]*=[^<>]*>")
+
+
+def _plain_text(element, typed: bool, key: str = "title") -> str:
+    """A title as plain text. Atom says what its text is (`typed`); RSS never does, and its
+    titles carry escaped HTML as often as not, so there anything tag-like is read as HTML
+    (feedparser calls it text when it meets a tag it would not allow, such as <script>)."""
     detail = element.get(f"{key}_detail")
+    if detail and not typed and detail.get("type") == "text/plain" and _MARKUP.search(
+            detail.get("value") or ""):
+        return clean_title(detail["value"])
+    # Through the sanitiser first: it drops <script> with its text, which tag stripping keeps.
     return clean_title(sanitize_html(_html_of(detail) or html.escape(element.get(key) or "")))
 
 

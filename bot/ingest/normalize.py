@@ -26,7 +26,9 @@ def finalize_draft(draft: ArticleDraft, *, source_language: str | None, now: dat
         url=canonical_url(draft.url),
         summary=draft.summary or summarize(None, draft.body_html),
         language=language,
-        # An item without a date is dated when we first saw it.
+        # An item without a date is dated when we first saw it, and says so: recency rules
+        # (social shares, digests) must not take the ingest time for a publication date.
         published=to_utc(draft.published) or now,
+        published_known=draft.published is not None,
         updated=to_utc(draft.updated),
     )

@@ -1,5 +1,7 @@
-"""Storing ingested articles: dedup by guid, canonical URL and content hash; a changed
-article is updated in place and keeps its id."""
+"""Storing ingested articles. Within a source a distinct guid is a distinct article, even
+when several items share a link (a podcast's episodes all pointing at the show's page);
+URL and content hash identify an article only across sources (a syndicated copy) or for an
+item without a guid. A changed article is updated in place and keeps its id."""
 
 from __future__ import annotations
 
@@ -25,39 +27,61 @@ class Stored:
 class ExistingIndex:
     """The stored articles a batch of drafts may be versions of, fetched in three queries
     for the whole batch instead of three per draft. The guid is asked first (within its
-    source); a feed whose guids change between polls still matches by URL, and a
-    syndicated copy with neither matches by content."""
+    source); a URL or content match counts only where guids cannot tell: an article of
+    another source, or one side without a guid."""
 
     def __init__(self, session: Session, source: Source, drafts: list[ArticleDraft],
                  digests: list[str]) -> None:
+        self.source_id = source.id
         self.by_guid: dict[str, Article] = {}
-        self.by_url: dict[str, Article] = {}
-        self.by_hash: dict[str, Article] = {}
+        self.by_url: dict[str, list[Article]] = {}
+        self.by_hash: dict[str, list[Article]] = {}
+        # Which guid of this batch took an article of another source, so two items with
+        # distinct guids never both become that one article.
+        self.claimed: dict[int, str] = {}
         guids = [d.guid for d in drafts if d.guid]
         urls = [d.url for d in drafts if d.url]
         for chunk in _chunks(guids):
             self._add_all(session.scalars(select(Article).where(
-                Article.source_id == source.id, Article.guid.in_(chunk))), source)
+                Article.source_id == source.id, Article.guid.in_(chunk))))
         for chunk in _chunks(urls):
-            self._add_all(session.scalars(select(Article).where(Article.url.in_(chunk))), source)
+            self._add_all(session.scalars(select(Article).where(Article.url.in_(chunk))))
         for chunk in _chunks(digests):
-            self._add_all(session.scalars(select(Article).where(Article.content_hash.in_(chunk))), source)
+            self._add_all(session.scalars(select(Article).where(Article.content_hash.in_(chunk))))
 
-    def _add_all(self, articles, source: Source) -> None:
+    def _add_all(self, articles) -> None:
         for article in articles:
-            self.add(article, source)
+            self.add(article)
 
-    def add(self, article: Article, source: Source) -> None:
-        if article.guid and article.source_id == source.id:
+    def add(self, article: Article) -> None:
+        if article.guid and article.source_id == self.source_id:
             self.by_guid.setdefault(article.guid, article)
         if article.url:
-            self.by_url.setdefault(article.url, article)
-        self.by_hash.setdefault(article.content_hash, article)
+            _add_once(self.by_url.setdefault(article.url, []), article)
+        _add_once(self.by_hash.setdefault(article.content_hash, []), article)
 
     def match(self, draft: ArticleDraft, digest: str) -> Article | None:
-        return ((draft.guid and self.by_guid.get(draft.guid))
-                or (draft.url and self.by_url.get(draft.url))
-                or self.by_hash.get(digest))
+        if draft.guid and draft.guid in self.by_guid:
+            return self.by_guid[draft.guid]
+        for candidates in (self.by_url.get(draft.url) if draft.url else None,
+                           self.by_hash.get(digest)):
+            for article in candidates or ():
+                if self._may_be(draft, article):
+                    if draft.guid and article.source_id != self.source_id:
+                        self.claimed.setdefault(id(article), draft.guid)
+                    return article
+        return None
+
+    def _may_be(self, draft: ArticleDraft, article: Article) -> bool:
+        if article.source_id != self.source_id:
+            return self.claimed.get(id(article), draft.guid) == draft.guid
+        # Same source: two guids that differ are two articles, whatever else they share.
+        return not (draft.guid and article.guid)
+
+
+def _add_once(articles: list[Article], article: Article) -> None:
+    if not any(a is article for a in articles):
+        articles.append(article)
 
 
 # Keeps IN (...) lists well under every database's bound-parameter limit.
@@ -87,7 +111,7 @@ def store_drafts(session: Session, source: Source, drafts: list[ArticleDraft], *
             results.append(_update(existing, source, draft, digest, now))
             continue
         article = _new_article(source, draft, digest, now)
-        index.add(article, source)  # a repeat inside the same batch matches this one
+        index.add(article)  # a repeat inside the same batch matches this one
         fresh.append(article)
         fresh_drafts.append(draft)
         results.append(Stored(ADDED, article))
@@ -127,7 +151,8 @@ def _new_article(source: Source, draft: ArticleDraft, digest: str, now: datetime
         source_id=source.id, guid=draft.guid, url=draft.url, title=draft.title,
         summary=draft.summary, body_html=draft.body_html, image=draft.image,
         author=draft.author, language=draft.language, categories=list(draft.categories),
-        published_at=draft.published, updated_at=draft.updated, content_hash=digest,
+        published_at=draft.published, published_known=draft.published_known,
+        updated_at=draft.updated, content_hash=digest,
         revision=0, first_seen_at=now,
     )
 
@@ -141,7 +166,8 @@ def _update(article: Article, source: Source, draft: ArticleDraft, digest: str,
     fresh = {"summary": draft.summary, "author": draft.author,
              "language": draft.language or article.language, "categories": list(draft.categories)}
     changed = article.content_hash != digest or any(
-        getattr(article, name) != fresh[name] for name in _METADATA)
+        getattr(article, name) != fresh[name] for name in _METADATA) or (
+        draft.published_known and not article.published_known)
     if not changed:
         return Stored(UNCHANGED, article)
     article.title = draft.title
@@ -153,6 +179,9 @@ def _update(article: Article, source: Source, draft: ArticleDraft, digest: str,
     article.updated_at = draft.updated or now
     if draft.url and not article.url:
         article.url = draft.url
+    if draft.published_known and not article.published_known:
+        # First dated at ingest time; the source has since said when it was published.
+        article.published_at, article.published_known = draft.published, True
     if draft.guid and article.source_id == source.id and not article.guid:
         article.guid = draft.guid
     article.revision += 1

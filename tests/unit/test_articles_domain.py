@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.articles import (
     ArticleDraft, canonical_url, clean_categories, clean_title, content_hash, summarize,
-    truncate_words,
+    title_from_text, truncate_words,
 )
 from bot.domain.sources import next_poll_after_failure, next_poll_after_success
 from bot.ingest.fetch import retry_after_seconds
@@ -26,6 +26,12 @@ from bot.ingest.language import detect_language, normalize_language
     ("https://user:pw@news.example.org/a", "https://news.example.org/a"),
     ("https://news.example.org/a?b=2&a=1&UTM_Campaign=z", "https://news.example.org/a?b=2&a=1"),
     ("  https://news.example.org/a  ", "https://news.example.org/a"),
+    # the rest of the query byte for byte: no "=" added, nothing re-encoded or reordered
+    ("https://news.example.org/feed?rss", "https://news.example.org/feed?rss"),
+    ("https://news.example.org/a?t=1:2&x=%2F&y=a+b", "https://news.example.org/a?t=1:2&x=%2F&y=a+b"),
+    ("https://news.example.org/a?z=1;k=2&utm_source=rss&b", "https://news.example.org/a?z=1;k=2&b"),
+    ("https://news.example.org/a?utm%5Fsource=x&id=4&mc_cid=1", "https://news.example.org/a?id=4"),
+    ("https://[2001:db8::1]:8080/a?b", "https://[2001:db8::1]:8080/a?b"),
 ])
 def test_canonical_url(raw, expected):
     assert canonical_url(raw) == expected
@@ -44,9 +50,32 @@ def test_canonical_url_refuses_what_is_not_a_web_page(raw):
     ("\n  Line\tbreaks\n", "Line breaks"),
     ("<span></span><br/>", ""),
     ("مرحبا <i>بالعالم</i>", "مرحبا بالعالم"),
+    # script/style are code, not words; inline tags sit inside words, block tags between
+    ("<script>alert('x')</script>Budget vote <img src=x onerror=alert(1)> ends in tie",
+     "Budget vote ends in tie"),
+    ("<style>p{}</style>Flat, 40 ft<sup>2</sup>, H<sub>2</sub>O", "Flat, 40 ft2, H2O"),
+    ("One<br>two<p>three</p>", "One two three"),
 ])
 def test_clean_title(raw, expected):
     assert clean_title(raw) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Just setting up my twttr. More soon!", "Just setting up my twttr."),
+    ("Is it on? Yes.", "Is it on? Yes."),           # a first "sentence" this short is no title
+    ("No full stop at all", "No full stop at all"),
+    ("word " * 60, ("word " * 19).strip() + "…"),   # bounded, cut on a word
+    ("   ", ""),
+])
+def test_title_from_text(text, expected):
+    assert title_from_text(text) == expected
+
+
+def test_content_hash_of_stored_articles_does_not_move_with_the_title_cleaner():
+    # content_hash reads the body as before issue 10 (every tag a space), so articles
+    # stored then are not all "updated" on the next poll.
+    draft = ArticleDraft(title="T", body_html="<p>ft<sup>2</sup></p>")
+    assert content_hash(draft) == content_hash(draft.with_(body_html="<p>ft <sup>2</sup></p>"))
 
 
 def test_summary_prefers_description_then_lead_paragraph():
