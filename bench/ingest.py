@@ -68,7 +68,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         db.upgrade(url)
-        settings = Settings(home=Path(tmp), database_url=url)
+        # The bench's feed server is on loopback, refused unless allowed (bot/net).
+        settings = Settings(home=Path(tmp), database_url=url, allowed_private_networks="127.0.0.0/8")
 
         start = time.perf_counter()
         report = ingest_targets(settings, urls)

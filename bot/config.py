@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.net.policy import OutboundPolicy, parse_networks
 from bot.resources import default_templates_dir, template_dirs
 
 # The folder holding the `bot` package (the checkout, or site-packages when installed).
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = 5
     poll_interval: int = 900         # seconds between polls of a source
     max_backoff: int = 24 * 3600     # a failing source is still tried at least daily
+    # Outbound requests (bot/net, issue 11): a URL from a user, a feed or a CMS never reaches
+    # loopback, private, link-local or reserved addresses (SSRF). A CMS on the newsroom's LAN
+    # is reached by listing its network(s) here: "10.0.0.0/8, fd00::/8" (CIDRs or addresses).
+    allowed_private_networks: str = ""
+    # Files sources are a server's own files: stored ones (`pressbot sources add PATH`) must
+    # be under this folder (unset: $PRESSBOT_HOME/import); `pressbot ingest PATH` reads what
+    # the operator names. Every article file is a regular file of at most file_max_bytes.
+    files_root: Path | None = None
+    file_max_bytes: int = 10 * 1024 * 1024
 
     # The default templates (shipped in the package; bot/resources.py finds them) and a
     # newsroom's own folder, PRESSBOT_TEMPLATES, layered over them: a template there wins,
@@ -186,6 +196,21 @@ class Settings(BaseSettings):
     def template_dirs(self) -> tuple[Path, ...]:
         """Where templates are looked up, first match wins (see bot/resources.py)."""
         return template_dirs(self)
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> str:
+        value = ", ".join(value) if isinstance(value, (list, tuple)) else (value or "")
+        parse_networks(value)  # a typo fails at start-up, naming the entry, not at a fetch
+        return value
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy.from_setting(self.allowed_private_networks)
+
+    @property
+    def effective_files_root(self) -> Path:
+        return (self.files_root or self.home / "import").expanduser().resolve()
 
     @field_validator("database_url")
     @classmethod

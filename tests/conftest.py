@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from bot.config import Settings
 from bot.store import db
+from tests.support.outbound import LOCAL_NETWORKS
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -53,8 +54,10 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
+    # The local test servers are on loopback, which pressbot refuses unless allowed.
     return Settings(home=tmp_path / "home", database_url=database_url,
-                    webhook_secret="test-webhook-secret", fetch_timeout=5.0)
+                    webhook_secret="test-webhook-secret", fetch_timeout=5.0,
+                    allowed_private_networks=LOCAL_NETWORKS)
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def sqlite_settings(tmp_path) -> Settings:
     url = f"sqlite:///{tmp_path / 'pressbot.db'}"
     db.upgrade(url)
     yield Settings(home=tmp_path / "home", database_url=url, webhook_secret="test-webhook-secret",
-                   fetch_timeout=5.0)
+                   fetch_timeout=5.0, allowed_private_networks=LOCAL_NETWORKS)
     db.dispose_engines()
 
 

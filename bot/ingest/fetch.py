@@ -1,23 +1,31 @@
-"""HTTP fetching for sources: conditional GET, gzip, a timeout, a size cap, a redirect
-limit and a clear User-Agent. Errors leave as TransientError or PermanentError."""
+"""HTTP fetching for sources: conditional GET, gzip, a total deadline, a size cap, a
+redirect limit and a clear User-Agent, through the outbound policy (bot/net: no private
+addresses, http(s) only). Errors leave as TransientError or PermanentError (OutboundRefused
+for a refused address or scheme)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 import httpx
 
 from bot.errors import PermanentError, TransientError
+from bot.net.policy import OutboundPolicy, OutboundRefused
+from bot.net.transport import deadline, guarded_client
 
 
 @dataclass(frozen=True)
 class FetchOptions:
     user_agent: str
+    # Total seconds for one fetch, redirects and the whole body included (not per read: a
+    # server trickling a byte every few seconds must not hold a worker for minutes).
     timeout: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    policy: OutboundPolicy = OutboundPolicy()   # public addresses only, unless allowed
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Fetched:
 
 def make_client(options: FetchOptions) -> httpx.Client:
     """One client per poll run: connections are reused across the sources of one host."""
-    return httpx.Client(
+    return guarded_client(
+        options.policy,
         headers={
             "User-Agent": options.user_agent,
             "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
@@ -52,25 +61,32 @@ def make_client(options: FetchOptions) -> httpx.Client:
 
 def fetch(client: httpx.Client, url: str, options: FetchOptions, *,
           etag: str | None = None, last_modified: str | None = None) -> Fetched:
+    scheme = urlsplit(url).scheme
+    if scheme.lower() not in ("http", "https"):
+        raise OutboundRefused(f"{url}: refused: only http and https URLs are fetched"
+                              f"{'' if scheme else ' (no scheme)'}")
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        with client.stream("GET", url, headers=headers) as response:
+        with deadline(options.timeout), client.stream("GET", url, headers=headers) as response:
             _raise_for_status(response)
             if response.status_code == 304:
                 return _fetched(response, None)
             return _fetched(response, _read_capped(response, options.max_bytes))
+    except OutboundRefused as exc:
+        message = str(exc)
+        raise OutboundRefused(message if message.startswith(url) else f"{url}: {message}") from None
     except httpx.TooManyRedirects as exc:
         raise PermanentError(f"{url}: more than {options.max_redirects} redirects") from exc
     except httpx.InvalidURL as exc:
         raise PermanentError(f"{url}: invalid URL ({exc})") from exc
     except httpx.UnsupportedProtocol as exc:
-        raise PermanentError(f"{url}: unsupported URL scheme") from exc
+        raise OutboundRefused(f"{url}: refused: only http and https URLs are fetched") from exc
     except httpx.TimeoutException as exc:
-        raise TransientError(f"{url}: timed out after {options.timeout:g}s") from exc
+        raise TransientError(f"{url}: timed out (no complete answer within {options.timeout:g}s)") from exc
     except httpx.TransportError as exc:
         raise TransientError(f"{url}: {type(exc).__name__}: {exc or 'connection failed'}") from exc
     except httpx.DecodingError as exc:

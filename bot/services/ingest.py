@@ -22,6 +22,7 @@ from bot.ingest import feeds, files, wordpress
 from bot.ingest.discover import choose_feed, discover_feeds
 from bot.ingest.fetch import FetchOptions, fetch, make_client
 from bot.ingest.normalize import finalize_draft
+from bot.net.policy import OutboundRefused
 from bot.services import outages
 from bot.services.reports import IngestReport, ItemRef, SourceReport
 from bot.store.articles import ADDED, UPDATED, ExistingIndex, store_draft, store_drafts
@@ -37,7 +38,8 @@ WEBHOOK_SOURCE_URL = "webhook:cms"
 def fetch_options(settings: Settings) -> FetchOptions:
     return FetchOptions(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
                         max_bytes=settings.fetch_max_bytes,
-                        max_redirects=settings.fetch_max_redirects)
+                        max_redirects=settings.fetch_max_redirects,
+                        policy=settings.outbound_policy)
 
 
 # -- Storing what a parser found -------------------------------------------------------------
@@ -168,7 +170,8 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
         report.error = str(exc)
         report.added, report.updated, report.unchanged = [], [], []
         retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-        _mark_failure(settings, source_id, str(exc), now, retry_after)
+        _mark_failure(settings, source_id, str(exc), now, retry_after,
+                      stop=isinstance(exc, OutboundRefused))
     except OSError as exc:
         report.status, report.error = "bad-input", f"{report.target}: {exc.strerror or exc}"
         _mark_failure(settings, source_id, report.error, now, None)
@@ -208,7 +211,10 @@ def _mark_success(source: Source, now: datetime) -> None:
 
 
 def _mark_failure(settings: Settings, source_id: int, reason: str, now: datetime,
-                  retry_after: float | None) -> None:
+                  retry_after: float | None, *, stop: bool = False) -> None:
+    """Record a failure and back off; `stop`: the policy refused the source's address, which
+    no retry changes, so the scheduler stops polling it (a later successful `pressbot ingest`
+    of it, once its network is allowed, schedules it again)."""
     with session_scope(settings.effective_database_url) as session:
         source = session.get(Source, source_id)
         if source is None:
@@ -217,7 +223,9 @@ def _mark_failure(settings: Settings, source_id: int, reason: str, now: datetime
         source.last_error = reason
         source.last_polled_at = now
         outages.mark_failed(session, outages.source_key(source_id), reason, now)
-        if _schedulable(source.url):
+        if stop:
+            source.next_poll_at = None
+        elif _schedulable(source.url):
             source.next_poll_at = next_poll_after_failure(
                 now, source.poll_interval, source.failure_count, settings.max_backoff, retry_after)
 

@@ -24,6 +24,7 @@ from atproto_core.exceptions import AtProtocolError
 from atproto_server.exceptions import InvalidTokenError
 from pydantic import ValidationError
 
+from bot.net.policy import OutboundPolicy
 from bot.social.images import download_image
 from bot.social.base import AuthError, PermanentError, PostRequest, Published, TransientError
 
@@ -43,8 +44,11 @@ class BlueskyPublisher:
     platform = "bluesky"
 
     def __init__(self, handle: str, app_password: str, session_path: Path,
-                 base_url: str = "https://bsky.social/xrpc") -> None:
+                 base_url: str = "https://bsky.social/xrpc",
+                 outbound: OutboundPolicy | None = None) -> None:
         self.handle = handle
+        # Card thumbnails come from feeds: fetched under the outbound policy.
+        self._outbound = outbound or OutboundPolicy()
         self._password = app_password
         self.session_path = Path(session_path)
         self.base_url = base_url  # atproto appends /xrpc when it is missing
@@ -188,7 +192,8 @@ class BlueskyPublisher:
         """The uploaded thumbnail's blob, or None: a card without its picture beats no post,
         so any failure here is logged and dropped."""
         try:
-            data, content_type = download_image(url, max_bytes=MAX_THUMB_BYTES, timeout=TIMEOUT)
+            data, content_type = download_image(url, max_bytes=MAX_THUMB_BYTES, timeout=TIMEOUT,
+                                              policy=self._outbound)
             # The PDS records the blob's type from Content-Type; atproto would send */*.
             return client.com.atproto.repo.upload_blob(
                 data, headers={"Content-Type": content_type}).blob

@@ -35,7 +35,7 @@ def build_publisher(settings: Settings, platform: str, account_name: str,
     args = {k: creds[k] for k in REQUIRED[platform] + OPTIONAL[platform] if creds.get(k)}
     if platform == "x":
         from bot.social.x import XPublisher
-        return XPublisher(**args)
+        return XPublisher(**args, outbound=settings.outbound_policy)
     if platform == "mastodon":
         from bot.social.mastodon import MastodonPublisher
         return MastodonPublisher(**args)
@@ -43,6 +43,7 @@ def build_publisher(settings: Settings, platform: str, account_name: str,
         from bot.social.bluesky import BlueskyPublisher
         # Named by handle too: new credentials for the account must not resume the old session.
         session_path = settings.home / "sessions" / f"bluesky-{account_name}-{creds['handle']}.session"
-        return BlueskyPublisher(session_path=session_path, **args)
+        return BlueskyPublisher(session_path=session_path, outbound=settings.outbound_policy,
+                                **args)
     from bot.social.telegram import TelegramPublisher
     return TelegramPublisher(**args)

@@ -15,6 +15,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from bot.net.policy import OutboundPolicy
 from bot.social.images import download_image
 from bot.social.base import (AuthError, DuplicateError, PermanentError, PostRequest, Published,
                              TransientError)
@@ -49,9 +50,12 @@ class XPublisher:
     platform = "x"
 
     def __init__(self, consumer_key: str, consumer_secret: str, access_token: str,
-                 access_token_secret: str, api_host: str | None = None) -> None:
+                 access_token_secret: str, api_host: str | None = None,
+                 outbound: OutboundPolicy | None = None) -> None:
         self._keys = (consumer_key, consumer_secret, access_token, access_token_secret)
         self._api_host = api_host
+        # The article image URL comes from a feed: fetched under the outbound policy.
+        self._outbound = outbound or OutboundPolicy()
         self._client: tweepy.Client | None = None
         self._api: tweepy.API | None = None
 
@@ -100,7 +104,8 @@ class XPublisher:
         so any failure here (download, size, upload, even X's refusal) is logged and
         dropped."""
         try:
-            data, content_type = download_image(image_url, max_bytes=MAX_IMAGE_BYTES, timeout=TIMEOUT)
+            data, content_type = download_image(image_url, max_bytes=MAX_IMAGE_BYTES, timeout=TIMEOUT,
+                                              policy=self._outbound)
             # tweepy guesses the media type from the file name once imghdr is gone
             # (Python 3.13), so the name must carry the right extension.
             ext = mimetypes.guess_extension(content_type) or ".jpg"

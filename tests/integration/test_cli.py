@@ -91,7 +91,9 @@ def test_a_named_file_that_cannot_be_read_exits_2(home, tmp_path):
 
 
 def test_unreachable_source_exits_1(home):
-    result = run(home, "ingest", "http://127.0.0.1:9/feed.xml")
+    # Allowed, so the fetch is tried (and fails) rather than refused by the outbound policy.
+    result = run(home, "ingest", "http://127.0.0.1:9/feed.xml",
+                 PRESSBOT_ALLOWED_PRIVATE_NETWORKS="127.0.0.0/8")
     assert result.returncode == 1
     assert "127.0.0.1:9" in result.stderr
 

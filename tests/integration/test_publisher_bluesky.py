@@ -14,6 +14,7 @@ from bot.social.base import AuthError, PermanentError, PostRequest, TransientErr
 from bot.social.bluesky import BlueskyPublisher
 from tests.support.fake_bluesky import LOGIN_LIMIT, FakeBluesky, cid_for
 from tests.support.httpserver import Route
+from tests.support.outbound import LOCAL_POLICY
 
 CREATE = "com.atproto.server.createSession"
 REFRESH = "com.atproto.server.refreshSession"
@@ -39,7 +40,8 @@ def session_path(tmp_path):
 
 
 def publisher(pds: FakeBluesky, session_path, password: str | None = None) -> BlueskyPublisher:
-    return BlueskyPublisher(pds.handle, password or pds.password, session_path, base_url=pds.xrpc)
+    return BlueskyPublisher(pds.handle, password or pds.password, session_path, base_url=pds.xrpc,
+                            outbound=LOCAL_POLICY)
 
 
 def post(text: str = TEXT, thumb: str | None = None) -> PostRequest:

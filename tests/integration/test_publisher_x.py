@@ -11,6 +11,7 @@ import pytest
 from bot.social.base import AuthError, DuplicateError, PermanentError, PostRequest, TransientError
 from bot.social.x import XPublisher
 from tests.support.fake_x import UNAVAILABLE, UPLOAD_PATH, FakeX
+from tests.support.outbound import LOCAL_POLICY
 
 TEXT = "Council approves the new bridge https://news.example.org/bridge?utm_source=x"
 
@@ -26,7 +27,7 @@ def publisher(fake: FakeX, **wrong) -> XPublisher:
     ck, cs, at, ats = fake.keys
     keys = {"consumer_key": ck, "consumer_secret": cs, "access_token": at,
             "access_token_secret": ats, **wrong}
-    return XPublisher(**keys, api_host=fake.base)
+    return XPublisher(**keys, api_host=fake.base, outbound=LOCAL_POLICY)
 
 
 def post(text: str = TEXT, image_url: str | None = None,

@@ -31,6 +31,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(PRESSBOT_HOME=str(settings.home), DATABASE_URL=settings.effective_database_url,
                PRESSBOT_QUEUE=settings.queue, PRESSBOT_TICK_SECONDS=str(settings.tick_seconds),
                PRESSBOT_FETCH_TIMEOUT=str(settings.fetch_timeout),
+               PRESSBOT_ALLOWED_PRIVATE_NETWORKS=settings.allowed_private_networks,
                PRESSBOT_REDISPATCH_AFTER=str(settings.redispatch_after),
                PRESSBOT_BATCH_SIZE=str(settings.batch_size), PYTHONUNBUFFERED="1", **extra)
     if settings.redis_url:
