@@ -168,21 +168,28 @@ def _envelope_commands(conn: smtplib.SMTP, from_addr: str, to_addr: str) -> tupl
 _DISCONNECTED = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError)
 
 
+SCHEMES = ("smtp", "smtps", "smtp+insecure")
+IMPLICIT_TLS_PORT = 465   # "submissions" (RFC 8314): TLS from the first byte
+
+
 class SmtpTransport(_Throttled):
-    """`smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or
-    `smtps://…` (TLS from the first byte). One connection, opened on first use and reused
-    for every message until close()."""
+    """`smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it, and required
+    before a login), `smtps://…` or port 465 (TLS from the first byte), or
+    `smtp+insecure://…`: the only way to send a password over a connection without TLS
+    (a relay on the same host, say), so it is never done by accident. One connection,
+    opened on first use and reused for every message until close()."""
 
     def __init__(self, url: str, *, timeout: float = 30.0, rate: float = 0.0,
                  tls_context: ssl.SSLContext | None = None, limiter=None) -> None:
         super().__init__(rate, limiter)
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise BadInput(f"PRESSBOT_SMTP_URL: expected smtp://host[:port] or smtps://…, "
-                           f"got {parts.scheme or url!r}")
-        self.implicit_tls = parts.scheme == "smtps"
+        if parts.scheme not in SCHEMES or not parts.hostname:
+            raise BadInput(f"PRESSBOT_SMTP_URL: expected smtp://host[:port], smtps://… or "
+                           f"smtp+insecure://…, got {parts.scheme or url!r}")
         self.host = parts.hostname
-        self.port = parts.port or (465 if self.implicit_tls else 25)
+        self.port = parts.port or (IMPLICIT_TLS_PORT if parts.scheme == "smtps" else 25)
+        self.implicit_tls = parts.scheme == "smtps" or self.port == IMPLICIT_TLS_PORT
+        self.plaintext_auth = parts.scheme == "smtp+insecure"
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password or "")
         self.timeout = timeout
@@ -198,10 +205,18 @@ class SmtpTransport(_Throttled):
             else:
                 conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             conn.ehlo()
-            if not self.implicit_tls and conn.has_extn("starttls"):
+            secure = self.implicit_tls
+            if not secure and conn.has_extn("starttls"):
                 conn.starttls(context=self.tls_context)
                 conn.ehlo()
+                secure = True
             if self.user:
+                if not secure and not self.plaintext_auth:
+                    conn.close()
+                    raise TransportRefused(
+                        f"SMTP {self.host}:{self.port} offers no STARTTLS: pressbot will not "
+                        f"send the password in clear text. Use smtps:// (port 465), or "
+                        f"smtp+insecure:// if the server is on a link nobody can read")
                 conn.login(self.user, self.password)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportRefused(f"SMTP login refused: {_reply(exc.smtp_code, exc.smtp_error)}") from None
@@ -360,6 +375,17 @@ class OutboxTransport(_Throttled):
         return f"250 2.0.0 written to {path}"
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Verifying contexts only: the system's CAs, or PRESSBOT_SMTP_CA_FILE's instead."""
+    ca_file = settings.smtp_ca_file
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise BadInput(f"PRESSBOT_SMTP_CA_FILE: {ca_file}: not a readable PEM CA bundle ({exc})") from None
+
+
 def build_transport(settings: Settings) -> Transport:
     """The one factory: SMTP when PRESSBOT_SMTP_URL is set, else the outbox."""
     from bot.services.ratelimit import shared_bucket  # with REDIS_URL: one rate for all workers
@@ -367,7 +393,7 @@ def build_transport(settings: Settings) -> Transport:
     if settings.smtp_url:
         parts = urlsplit(settings.smtp_url)
         return SmtpTransport(settings.smtp_url, timeout=settings.smtp_timeout,
-                             rate=settings.send_rate,
+                             rate=settings.send_rate, tls_context=tls_context(settings),
                              limiter=shared_bucket(settings, f"smtp:{parts.hostname}:{parts.port}"))
     return OutboxTransport(settings.home / "outbox" / "email", rate=settings.send_rate,
                            limiter=shared_bucket(settings, "outbox"))
