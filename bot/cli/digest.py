@@ -26,22 +26,29 @@ app.add_typer(deliveries_app, name="deliveries")
 
 @digest_app.command("render")
 def digest_render(
-    to: str = typer.Option(..., "--to", help="A subscriber of the list."),
+    to: str = typer.Option(..., "--to", help="A subscriber of the list, or any address "
+                                             "(then rendered as a test send is)."),
     list_name: Optional[str] = typer.Option(None, "--list", help="The list (default: the only one)."),
     out_file: Path = typer.Option(..., "--out", help="Where to write the .eml file."),
 ) -> None:
-    """Write the complete message a subscriber would get from the list's next digest
-    (a preview of the current articles when no edition is waiting)."""
+    """Write the complete message an address would get from the list's next digest: the
+    edition waiting to go out, else the next one as it would be built now (nothing is
+    stored). A subscriber gets their own variant and links; another address a preview
+    as a test send is."""
     settings = settings_with_schema()
     try:
-        message, edition_id = previews.render_for(settings, to, list_name)
+        rendered = previews.render_for(settings, to, list_name)
     except BadInput as exc:
         fail(str(exc))
     except PressbotError as exc:
         fail(str(exc), 1)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_bytes(message)
-    err.print(f"edition {edition_id}: {len(message):,} bytes written to {out_file}", highlight=False)
+    out_file.write_bytes(rendered.message)
+    which = (f"edition {rendered.edition_id}" if rendered.edition_id
+             else "the next edition (a preview; nothing stored)")
+    whom = "" if rendered.subscriber else f" ({to} is not subscribed: links lead nowhere)"
+    err.print(f"{which}{whom}: {len(rendered.message):,} bytes written to {out_file}",
+              highlight=False)
 
 
 @digest_app.command("preview")

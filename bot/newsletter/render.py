@@ -31,12 +31,13 @@ import premailer
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from bot import resources
 
 from bot.errors import PermanentError
 from bot.newsletter.catalogue import messages
 
-# newsletter/ → bot/ → the repository, whose templates/ ships the defaults.
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+# The templates pressbot ships (the package's copy, or the checkout's templates/).
+DEFAULT_TEMPLATES_DIR = resources.default_templates_dir()
 
 MARKER = "%%PB:"
 NAME = "%%PB:NAME%%"
@@ -99,11 +100,25 @@ class ListInfo:
 class SiteInfo:
     site_name: str
     base_url: str
-    templates_dir: Path | None = None   # None: the repository's templates/
+    templates_dir: Path | None = None   # None: the templates pressbot ships
+    templates_overlay: Path | None = None   # PRESSBOT_TEMPLATES: wins over templates_dir
+    # The brand of lists that have none of their own (PRESSBOT_BRAND_*).
+    brand_logo_url: str | None = None
+    brand_color: str = brands.DEFAULT_COLOR
+    brand_footer: str | None = None
+    brand_copyright: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> SiteInfo:
-        return cls(settings.site_name, settings.base_url, Path(settings.templates_dir))
+        return cls(settings.site_name, settings.base_url, Path(settings.templates_dir),
+                   getattr(settings, "templates", None),
+                   brand_logo_url=settings.brand_logo_url, brand_color=settings.brand_color,
+                   brand_footer=settings.brand_footer, brand_copyright=settings.brand_copyright)
+
+    @property
+    def template_dirs(self) -> tuple[Path, ...]:
+        base = self.templates_dir or DEFAULT_TEMPLATES_DIR
+        return resources.as_dirs([self.templates_overlay, base] if self.templates_overlay else base)
 
 
 @dataclass(frozen=True)
@@ -118,29 +133,30 @@ class RenderedEmail:
 # --- environments and errors -------------------------------------------------------------
 
 @lru_cache(maxsize=8)
-def _environments(templates_dir: Path) -> tuple[jinja2.Environment, jinja2.Environment]:
+def _environments(dirs: tuple[Path, ...]) -> tuple[jinja2.Environment, jinja2.Environment]:
     """(html, text) environments, built on first use (DESIGN principle 5); the loader
     re-reads a template that changed on disk. StrictUndefined: a misspelt variable fails
     the edition instead of silently vanishing from every mail."""
-    loader = jinja2.FileSystemLoader(str(templates_dir))
+    loader = resources.loader(dirs)
     options = dict(loader=loader, undefined=jinja2.StrictUndefined,
                    trim_blocks=True, lstrip_blocks=True)
     return (jinja2.Environment(autoescape=True, **options),
             jinja2.Environment(autoescape=False, **options))
 
 
-def _template_frame(exc: BaseException, root: Path) -> tuple[str | None, int | None]:
+def _template_frame(exc: BaseException, dirs: tuple[Path, ...]) -> tuple[str | None, int | None]:
     """The innermost template file and line in `exc`'s traceback (Jinja rewrites its
     frames so that they carry the template's file name and line)."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.startswith(str(root)):
+        if frame.filename.startswith(tuple(str(d) for d in dirs)):
             return frame.filename, frame.lineno
     return None, None
 
 
 def _render(site: SiteInfo, name: str, context: dict, *, html: bool) -> str:
-    root = Path(site.templates_dir or DEFAULT_TEMPLATES_DIR).resolve()
-    env = _environments(root)[0 if html else 1]
+    dirs = site.template_dirs
+    root = dirs[0]
+    env = _environments(dirs)[0 if html else 1]
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
@@ -149,9 +165,10 @@ def _render(site: SiteInfo, name: str, context: dict, *, html: bool) -> str:
                              where, exc.lineno) from exc
     except jinja2.TemplateNotFound as exc:
         missing = str(root / (exc.name or name))
-        raise TemplateFailed(f"{missing}: template not found", missing) from exc
+        elsewhere = "".join(f" (nor in {d})" for d in dirs[1:])
+        raise TemplateFailed(f"{missing}: template not found{elsewhere}", missing) from exc
     except Exception as exc:  # noqa: BLE001 - whatever a template does wrong stops the edition
-        where, lineno = _template_frame(exc, root)
+        where, lineno = _template_frame(exc, dirs)
         where = where or str(root / name)
         raise TemplateFailed(f"{where}, line {lineno}: {type(exc).__name__}: {exc}",
                              where, lineno) from exc

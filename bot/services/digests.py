@@ -144,6 +144,12 @@ def _choose(session: Session, mlist: MailingList, since: datetime, now: datetime
     return [{k: v for k, v in a.items() if k != "first_seen"} for a in chosen]
 
 
+def preview_articles(session: Session, mlist: MailingList, now: datetime) -> list[dict]:
+    """What the list's next regular edition would carry if built now; with nothing new,
+    the newest articles (a preview still shows something). Reads only."""
+    return _choose(session, mlist, _window_start(session, mlist, now), now, True)
+
+
 def site_view(settings: Settings) -> SiteInfo:
     return SiteInfo.from_settings(settings)
 
@@ -158,7 +164,9 @@ def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, whe
         local = when
     content = {"edition_id": edition_id, "list": mlist.name, "date": local.date().isoformat(),
                "intro": intro or "", "articles": articles,
-               "web_url": f"{settings.base_url.rstrip('/')}/editions/{edition_id or ''}"}
+               # No edition yet (a preview): the archive, not a page that does not exist.
+               "web_url": f"{settings.base_url.rstrip('/')}/editions"
+                          + (f"/{edition_id}" if edition_id else "")}
     if campaign:
         content["campaign"] = True
     return content

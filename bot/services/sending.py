@@ -51,6 +51,22 @@ class Variants:
         self._dkim: DkimKey | None = None
         self._verp_secret: str | None = None
 
+    @classmethod
+    def of_content(cls, settings: Settings, mlist: MailingList, content: dict,
+                   edition_id: int = 0) -> "Variants":
+        """The variants of a digest not stored as an edition (`digest render`'s preview of
+        the next one): nothing is read from or written to the database."""
+        variants = cls(settings, edition_id, previewing=True)
+        variants.content, variants.mlist, variants.list_id = content, ListInfo.from_model(mlist), mlist.id
+        variants._signer = TokenSigner(settings.effective_secret_key(), settings.base_url)
+        variants._dkim = DkimKey.from_settings(settings)
+        return variants
+
+    def build_for(self, key: str, recipient: Recipient) -> bytes:
+        """A message for someone who is not a subscriber (a preview, a test): the caller
+        chooses the Message-ID and the personal links."""
+        return self._prepared[key].build(recipient)
+
     def load(self) -> bool:
         """Whether the edition is (still) to be delivered; asked again before every batch,
         so cancelling an edition stops it between batches."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -329,12 +330,37 @@ def test_digest_render_on_the_examples_writes_a_one_click_message_with_inlined_s
     html = parsed.get_body(("html",)).get_content()
     assert html.count('style="') >= 10
     assert "%%PB:" not in html and "%%PB:" not in parsed.get_body(("plain",)).get_content()
-    assert digests.edition_info(settings, int(result.stderr.split()[1].rstrip(":")))["status"] == "preview"
+    # A preview of the next edition stores nothing: no hidden edition whose page would 404.
+    assert "nothing stored" in result.stderr
+    assert digests.list_editions(settings) == []
+    web_link = re.search(r'href="(https://news.example.org/editions[^"]*)"', html).group(1)
+    assert web_link == "https://news.example.org/editions"   # the archive, not /editions/<none>
 
     stranger = run_cli(settings, "digest", "render", "--to", "nobody@example.net", "--list", "morning",
                        "--out", str(tmp_path / "x.eml"))
-    assert stranger.returncode == 2 and "not subscribed" in stranger.stderr
-    assert not (tmp_path / "x.eml").exists()
+    assert stranger.returncode == 0, stranger.stderr
+    assert "nobody@example.net is not subscribed" in stranger.stderr
+    preview = email.message_from_bytes((tmp_path / "x.eml").read_bytes(), policy=email.policy.default)
+    assert preview["To"] == "nobody@example.net"
+    assert preview["Subject"] == parsed["Subject"]
+    # As a test send: the site's pages without a token, which change nothing when clicked.
+    assert preview["List-Unsubscribe"] == "<https://news.example.org/unsubscribe>"
+    assert digests.list_editions(settings) == []
+
+
+def test_digest_render_uses_the_edition_waiting_to_go_out(settings, tmp_path):
+    make_list(settings)
+    add_subscribers(settings, 1)
+    add_articles(settings, 2)
+    edition_id = build_and_create(settings)
+    out = tmp_path / "digest.eml"
+    result = run_cli(settings, "digest", "render", "--to", "reader0@example.net", "--list", "morning",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"edition {edition_id}:")
+    parsed = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+    assert parsed["Message-ID"].startswith(f"<e{edition_id}.s")   # the one it will be sent with
+    assert [e["id"] for e in digests.list_editions(settings)] == [edition_id]
 
 
 def test_two_senders_racing_on_one_edition_send_each_message_once(settings, smtp):
