@@ -85,7 +85,7 @@ def web_version(settings: Settings, edition_id: int, language: str | None = None
         content = edition.content
     if language:
         mlist = replace(mlist, language=language)
-    key = (settings.effective_database_url, str(settings.templates_dir), settings.base_url,
+    key = (settings.effective_database_url, str(settings.template_dirs), settings.base_url,
            settings.site_name, edition_id, mlist.language)
     with _cache_lock:
         if key in _cache:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.config import PROJECT_ROOT, Settings
+from bot.config import Settings
+from bot.resources import examples_dir
 from bot.domain.snippets import PLATFORMS
 from bot.services import digests, shares, subscribers
 from bot.services.ingest import ingest_targets
@@ -25,7 +26,6 @@ from bot.store.db import session_scope
 from bot.store.mailing import MailingList
 from bot.store.models import SocialAccount, Source, utcnow
 
-EXAMPLES = PROJECT_ROOT / "examples"
 DEMO_LIST = "news"
 DEMO_READER = "reader@example.org"   # example.org: a domain reserved for examples
 
@@ -43,10 +43,12 @@ def is_fresh(settings: Settings) -> bool:
         return session.scalar(select(Source.id).limit(1)) is None
 
 
-def first_run(settings: Settings, examples: Path = EXAMPLES) -> FirstRun | None:
-    """Seed a fresh database; None when it already has sources (nothing is touched)."""
+def first_run(settings: Settings, examples: Path | None = None) -> FirstRun | None:
+    """Seed a fresh database; None when it already has sources (nothing is touched).
+    `examples`: default, the ones pressbot ships (bot/resources.py finds them)."""
     if not is_fresh(settings):
         return None
+    examples = examples or examples_dir()
     result = FirstRun()
     if not examples.is_dir():
         result.note = f"no examples folder at {examples}: nothing to ingest"

@@ -156,7 +156,7 @@ def _compose(settings: Settings, article: Article, platform: str, account: Socia
                    campaign=account.campaign if account else "social",
                    default_hashtags=tuple(account.hashtags) if account else (),
                    template=account.template if account else None,
-                   rules=rules, templates_dir=settings.templates_dir)
+                   rules=rules, templates_dir=settings.template_dirs)
 
 
 def compose_share(settings: Settings, article_id: int, platform: str,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import resources
 from bot.config import Settings
 from bot.domain.addresses import normalize_email
 from bot.domain.schedules import parse_schedule, zone
@@ -98,7 +98,7 @@ def _list_fields(settings: Settings, *, title: str, from_email: str, from_name: 
         raise BadInput("--title and --from-name must not be empty")
     if max_articles < 1:
         raise BadInput(f"--max-articles: {max_articles} is not a positive number")
-    if not _LIST_NAME.match(template or "") or not (Path(settings.templates_dir) / "email" / template).is_dir():
+    if not _LIST_NAME.match(template or "") or template not in list_templates(settings):
         raise BadInput(f"--template: no template folder templates/email/{template}/")
     zone(timezone)
     return dict(
@@ -128,10 +128,10 @@ def update_list(settings: Settings, name: str, *, title: str, from_email: str, f
 
 
 def list_templates(settings: Settings) -> list[str]:
-    """The digest template folders a list may use (templates/email/<name>/, not partials)."""
-    folder = Path(settings.templates_dir) / "email"
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_dir() and _LIST_NAME.match(p.name) and p.name != "confirm")
+    """The digest template folders a list may use (templates/email/<name>/, not partials),
+    the newsroom's (PRESSBOT_TEMPLATES) and the defaults together."""
+    return sorted(name for name in resources.names(settings.template_dirs, "email")
+                  if _LIST_NAME.match(name) and name != "confirm")
 
 
 def _list_json(session: Session, mlist: MailingList) -> dict:

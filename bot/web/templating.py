@@ -5,19 +5,26 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from bot import resources
 from bot.errors import BadInput
 from bot.web.i18n import Translator
 from bot.web.security import CSRF_FIELD, csrf_token, current_editor
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "web"
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+@lru_cache(maxsize=8)
+def templates_for(dirs: tuple[Path, ...]) -> Jinja2Templates:
+    """The page templates: web/ in each of `dirs` (settings.template_dirs: the newsroom's
+    PRESSBOT_TEMPLATES first, then the defaults), built once per layering."""
+    env = jinja2.Environment(loader=resources.loader(dirs, "web"), autoescape=jinja2.select_autoescape())
+    return Jinja2Templates(env=env)
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -71,4 +78,5 @@ def render(request: Request, name: str, context: dict | None = None, *, status_c
         "t": translator or Translator("en"),
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    pages = templates_for(tuple(settings.template_dirs))
+    return pages.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

@@ -5,15 +5,17 @@ and cached; Jinja's loader re-reads a template file when it changes on disk."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
+from bot import resources
 from bot.errors import BadInput
 
-# snippets/ → domain/ → bot/ → the repository, whose templates/ ships the defaults.
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+# The templates pressbot ships (the package's copy, or the checkout's templates/).
+DEFAULT_TEMPLATES_DIR = resources.default_templates_dir()
 
 
 def _environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
@@ -24,8 +26,8 @@ def _environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
 
 
 @lru_cache(maxsize=8)
-def _file_environment(templates_dir: Path) -> jinja2.Environment:
-    return _environment(jinja2.FileSystemLoader(str(templates_dir)))
+def _file_environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    return _environment(resources.loader(dirs))
 
 
 @lru_cache(maxsize=1)
@@ -33,13 +35,16 @@ def _string_environment() -> jinja2.Environment:
     return _environment()
 
 
-def load_template(platform: str, templates_dir: Path | None = None) -> jinja2.Template:
-    """The template for `platform` under `templates_dir` (the app passes
-    `settings.templates_dir`; default: the repository's own `templates/`)."""
-    directory = Path(templates_dir or DEFAULT_TEMPLATES_DIR).resolve()
+def load_template(platform: str,
+                  templates_dir: Path | Sequence[Path] | None = None) -> jinja2.Template:
+    """The template for `platform` under `templates_dir`: one folder or several, first
+    match wins (the app passes `settings.template_dirs`: the newsroom's, then the
+    defaults); default: the templates pressbot ships."""
+    dirs = resources.as_dirs(templates_dir)
+    directory = dirs[0]
     name = f"social/{platform}.txt"
     try:
-        return _file_environment(directory).get_template(name)
+        return _file_environment(dirs).get_template(name)
     except jinja2.TemplateNotFound:
         raise BadInput(f"{directory / name}: template not found") from None
     except jinja2.TemplateSyntaxError as exc:
