@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from bot import __version__
 from bot.config import Settings, get_settings
 from bot.services.status import health
-from bot.web import admin, api, auth, hooks, public
+from bot.web import admin, api, auth, bounce_hooks, hooks, public
 from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(hooks.router)
+    app.include_router(bounce_hooks.router)   # providers' bounce webhooks
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
