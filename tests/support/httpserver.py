@@ -4,10 +4,15 @@ Last-Modified handling, gzip, and streamed bodies; it records every request it g
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 @dataclass
@@ -32,7 +37,7 @@ class Seen:
 
 
 class LocalServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         self.streamed_bytes = 0
@@ -51,14 +56,21 @@ class LocalServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 server._handle(self, self.rfile.read(length))
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Another loopback address (127.0.0.2, ::1) stands for another machine in the
+        # outbound-policy tests (tests/security/test_outbound_*.py).
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self._httpd = server_class((host, 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
 
     def url(self, path: str) -> str:
         return self.base + path
