@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 
 from bot.config import Settings
 from bot.domain.addresses import email_hash, normalize_email
+from bot.domain.spreadsheet import neutralise, restore
 from bot.errors import BadInput
 from bot.services.subscribers import check_language, clean_topics
 from bot.store.db import session_scope
@@ -126,6 +127,8 @@ def parse_rows(text: str, where: str) -> tuple[list[_Row], list[RowProblem]]:
     rows, invalid = [], []
     line = reader.line_num
     for record in reader:
+        # Our own exports neutralise formula-looking cells ('=…): read them back as they were.
+        record = {k: restore(v) if isinstance(v, str) else v for k, v in record.items()}
         start, line = line + 1, reader.line_num
         raw = (record.get("email") or "").strip()
         try:
@@ -299,7 +302,9 @@ def discard_staged(settings: Settings, staged_id: str) -> None:
 def export_csv(settings: Settings, list_name: str) -> str:
     """The list's confirmed, active subscribers in the import format (so it re-imports)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF (RFC 4180): the csv module quotes a cell holding a character of the line
+    # terminator, so with "\n" alone a CR inside a name went out bare and split the row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     with session_scope(settings.effective_database_url) as session:
         mlist = get_list_row(session, list_name)
@@ -309,7 +314,8 @@ def export_csv(settings: Settings, list_name: str) -> str:
                         Subscriber.status == SubscriberStatus.CONFIRMED)
                  .order_by(Subscriber.id))
         for email, name, language, topics in session.execute(query.execution_options(yield_per=1000)):
-            writer.writerow([email, name or "", language or "", ";".join(topics or [])])
+            writer.writerow([neutralise(cell) for cell in
+                             (email, name or "", language or "", ";".join(topics or []))])
     return buffer.getvalue()
 
 
