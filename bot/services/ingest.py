@@ -12,7 +12,7 @@ from urllib.request import url2pathname
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot.config import Settings
 from bot.domain.articles import ArticleDraft, ParseResult, Rejection, content_hash
@@ -93,11 +93,32 @@ def _collect_feed(source: Source, client: httpx.Client, options: FetchOptions,
         if chosen is None:
             raise feeds.NotAFeed(f"{source.url} is not a feed (HTML page; no "
                                  "<link rel=alternate> feed found)")
+        _refuse_known_feed(source, chosen.url)
         report.note = f"autodiscovery: {source.url} names the feed {chosen.url}; using it"
         source.discovered_from, source.url = source.url, chosen.url
         got = fetch(client, chosen.url, options)
     source.etag, source.last_modified = got.etag, got.last_modified
     return feeds.parse_feed(got.content, got.url, got.content_type)
+
+
+class AlreadyASource(BadInput):
+    """A page's discovered feed is already a source of its own: poll that one instead."""
+
+    def __init__(self, message: str, source_id: int):
+        super().__init__(message)
+        self.source_id = source_id
+
+
+def _refuse_known_feed(source: Source, feed_url: str) -> None:
+    # Two sources may not share a URL (a unique column): taking the feed's URL for this
+    # one would end the poll in an IntegrityError.
+    session = object_session(source)
+    if session is None:
+        return  # a detached copy (trial_fetch) stores nothing
+    known = session.scalar(select(Source.id).where(Source.url == feed_url, Source.id != source.id))
+    if known is not None:
+        raise AlreadyASource(f"{source.url} names the feed {feed_url}, which is already "
+                             f"source {known}", known)
 
 
 # WordPress answers at most 100 posts a page; a poll reads a few pages of the newest.
@@ -168,6 +189,8 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
     except PressbotError as exc:
         report.status = "bad-input" if isinstance(exc, BadInput) else "failed"
         report.error = str(exc)
+        if isinstance(exc, AlreadyASource):
+            report.duplicate_of = exc.source_id
         report.added, report.updated, report.unchanged = [], [], []
         retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         _mark_failure(settings, source_id, str(exc), now, retry_after,
@@ -263,16 +286,21 @@ def classify_target(target: str) -> tuple[str, str]:
 
 
 def get_or_add_source(settings: Settings, url: str, kind: str) -> int:
+    return _find_or_add_source(settings, url, kind)[0]
+
+
+def _find_or_add_source(settings: Settings, url: str, kind: str) -> tuple[int, bool]:
+    """(source id, whether it was added just now)."""
     with session_scope(settings.effective_database_url) as session:
         found = session.scalar(select(Source).where(
             (Source.url == url) | (Source.discovered_from == url)))
         if found:
-            return found.id
+            return found.id, False
         source = Source(kind=kind, url=url, poll_interval=settings.poll_interval,
                         failure_count=0, next_poll_at=utcnow() if _schedulable(url) else None)
         session.add(source)
         session.flush()
-        return source.id
+        return source.id, True
 
 
 def ingest_targets(settings: Settings, targets: list[str],
@@ -287,8 +315,9 @@ def ingest_targets(settings: Settings, targets: list[str],
             except BadInput as exc:
                 report.sources.append(SourceReport(target=target, status="bad-input", error=str(exc)))
             else:
-                source_id = get_or_add_source(settings, url, kind)
+                source_id, added = _find_or_add_source(settings, url, kind)
                 one = poll_source(settings, source_id, client=client, target=target)
+                one = _settle_new_source(settings, one, added, client)
                 if kind == SourceKind.FILES and not Path(target).is_dir() and one.rejected:
                     one.status = "bad-input"  # the one file named could not be read
                     one.error = one.rejected[0]["reason"]
@@ -296,6 +325,32 @@ def ingest_targets(settings: Settings, targets: list[str],
             if progress:
                 progress(target)
     return report
+
+
+def _settle_new_source(settings: Settings, one: SourceReport, added: bool,
+                       client: httpx.Client) -> SourceReport:
+    """What `pressbot ingest` keeps of a source it added for a target. A page whose feed is
+    already a source ingests into that source; a target whose first poll failed is not
+    kept (it would be polled, and fail, forever): add it with `sources add` to insist."""
+    if one.duplicate_of is not None:
+        if added:
+            _forget_source(settings, one.source_id)
+        again = poll_source(settings, one.duplicate_of, client=client, target=one.target)
+        again.note = "; ".join(filter(None, (f"{one.error}; ingesting it", again.note)))
+        return again
+    if added and one.status in ("failed", "bad-input"):
+        _forget_source(settings, one.source_id)
+        one.note = "; ".join(filter(None, (one.note, "not kept as a source (its first poll failed)")))
+        one.source_id = None
+    return one
+
+
+def _forget_source(settings: Settings, source_id: int) -> None:
+    with session_scope(settings.effective_database_url) as session:
+        source = session.get(Source, source_id)
+        if source is not None:
+            session.delete(source)
+        outages.mark_recovered(session, outages.source_key(source_id))
 
 
 def ingest_pushed_article(settings: Settings, data: object) -> tuple[str, ItemRef]:

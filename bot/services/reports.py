@@ -24,6 +24,8 @@ class SourceReport:
     unchanged: list[ItemRef] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)   # {"where", "reason"}
     warnings: list[str] = field(default_factory=list)
+    # Set when a page's discovered feed turned out to be this other source already.
+    duplicate_of: int | None = None
 
 
 @dataclass
