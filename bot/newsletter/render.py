@@ -19,27 +19,33 @@ import logging
 import re
 import traceback
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
 import premailer
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
-from bot import resources
 
+from bot import resources
 from bot.errors import PermanentError
+from bot.newsletter import brand as brands
 from bot.newsletter.catalogue import messages
+from bot.newsletter.digest_view import ListChrome, article_view, plural, sections
+from bot.newsletter.values import MARKER, RTL_LANGUAGES, isolate, tag_url  # noqa: F401 (public here)
+from bot.newsletter.values import direction as _direction
+from bot.newsletter.values import http_url as _http_url
+from bot.newsletter.values import language as _language
+from bot.newsletter.values import locale as _locale
+from bot.newsletter.values import plain as _plain
 
 # The templates pressbot ships (the package's copy, or the checkout's templates/).
 DEFAULT_TEMPLATES_DIR = resources.default_templates_dir()
 
-MARKER = "%%PB:"
 NAME = "%%PB:NAME%%"
 UNSUBSCRIBE_URL = "%%PB:UNSUBSCRIBE_URL%%"
 PREFERENCES_URL = "%%PB:PREFERENCES_URL%%"
@@ -55,14 +61,8 @@ CLIP_LIMIT = 102 * 1024
 RECIPIENT_ALLOWANCE = 4 * 1024
 CLIP_BUDGET = CLIP_LIMIT - RECIPIENT_ALLOWANCE
 
-RTL_LANGUAGES = frozenset({"ar", "he", "iw", "fa", "ur", "ps", "yi", "ckb", "dv", "sd", "ug"})
-_UTM_OURS = ("utm_source", "utm_medium", "utm_campaign")
-# Characters legal in a URI as they are; others (spaces, quotes, non-ASCII) get encoded.
-_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
-# A "%" not starting an escape makes the URL invalid, and could start a placeholder.
-_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_ASCII_SPACE = re.compile(r"\s+", re.ASCII)
+# A preheader longer than this is cut: previews show ~90-140 characters, the rest is noise.
+PREHEADER_LIMIT = 140
 
 
 class TemplateFailed(PermanentError):
@@ -86,6 +86,12 @@ class ListInfo:
     reply_to: str | None = None
     timezone: str = "UTC"
     template: str = "digest"   # templates/email/<template>/{subject.txt,body.txt,body.html}
+    # Brand (None: the site's default, bot.newsletter.brand) and named sections.
+    logo_url: str | None = None
+    brand_color: str | None = None
+    footer_text: str | None = None
+    copyright_holder: str | None = None
+    sections: tuple[str, ...] = ()
 
     @classmethod
     def from_model(cls, mlist: Any) -> ListInfo:
@@ -93,7 +99,12 @@ class ListInfo:
         return cls(name=mlist.name, title=mlist.title, language=mlist.language or "en",
                    from_name=mlist.from_name, from_email=mlist.from_email,
                    reply_to=mlist.reply_to, timezone=mlist.timezone or "UTC",
-                   template=getattr(mlist, "template", None) or "digest")
+                   template=getattr(mlist, "template", None) or "digest",
+                   logo_url=getattr(mlist, "logo_url", None),
+                   brand_color=getattr(mlist, "brand_color", None),
+                   footer_text=getattr(mlist, "footer_text", None),
+                   copyright_holder=getattr(mlist, "copyright_holder", None),
+                   sections=tuple(getattr(mlist, "sections", None) or ()))
 
 
 @dataclass(frozen=True)
@@ -140,8 +151,10 @@ def _environments(dirs: tuple[Path, ...]) -> tuple[jinja2.Environment, jinja2.En
     loader = resources.loader(dirs)
     options = dict(loader=loader, undefined=jinja2.StrictUndefined,
                    trim_blocks=True, lstrip_blocks=True)
-    return (jinja2.Environment(autoescape=True, **options),
-            jinja2.Environment(autoescape=False, **options))
+    environments = (jinja2.Environment(autoescape=True, **options),
+                    jinja2.Environment(autoescape=False, **options))
+    environments[1].filters["isolate"] = isolate   # HTML uses <bdi>
+    return environments
 
 
 def _template_frame(exc: BaseException, dirs: tuple[Path, ...]) -> tuple[str | None, int | None]:
@@ -178,85 +191,16 @@ def inline_css(html: str) -> str:
     """premailer, once per variant. The data-premailer="ignore" <style> block (the @media
     and dark-mode rules) passes through untouched; the other one is inlined and dropped
     (keeping it too would only add bytes towards the clip limit). Classes stay: the @media
-    rules select on them. No height attribute from CSS: `height:auto` would become
-    height="auto", which is not a valid value for the attribute (it takes a number)."""
+    rules select on them. No height or width attribute from CSS: `height:auto` would become
+    height="auto", not a valid value (it takes a number), and a fluid image's `width:100%`
+    would replace the pixel width Outlook sizes it by; the templates write both."""
     try:
         return premailer.Premailer(
             html, keep_style_tags=False, strip_important=False, remove_classes=False,
-            disable_validation=True, allow_network=False, disable_basic_attributes=["height"],
+            disable_validation=True, allow_network=False, disable_basic_attributes=["height", "width"],
             cssutils_logging_level=logging.CRITICAL).transform()
     except Exception as exc:  # noqa: BLE001 - premailer raises many kinds
         raise TemplateFailed(f"CSS inlining failed: {type(exc).__name__}: {exc}") from exc
-
-
-# --- values ------------------------------------------------------------------------------
-
-def _defuse(text: str) -> str:
-    """Content must not be able to smuggle in a placeholder (and get, say, the recipient's
-    unsubscribe link): break the marker with an invisible zero-width non-joiner."""
-    return text.replace(MARKER, "%%PB\u200c:")
-
-
-def _plain(value: Any) -> str:
-    """One paragraph of plain text: control characters out (lxml refuses some), runs of
-    ASCII white space as one space; no-break spaces stay (French typography needs them)."""
-    text = _CONTROLS.sub("", str(value or ""))
-    return _defuse(_ASCII_SPACE.sub(" ", text).strip())
-
-
-def _language(code: str | None) -> str:
-    return (code or "en").replace("_", "-").split("-")[0].lower() or "en"
-
-
-def _locale(code: str) -> Locale:
-    try:
-        return Locale.parse(code.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse("en")
-
-
-def _direction(code: str) -> str:
-    return "rtl" if _language(code) in RTL_LANGUAGES else "ltr"
-
-
-def _http_url(url: Any) -> str | None:
-    """An http(s) URL with a valid escape syntax, or None (no javascript:, data:, …)."""
-    url = str(url or "").strip()
-    if url.startswith("//"):
-        url = "https:" + url
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return _BARE_PERCENT.sub("%25", quote(url, safe=_URI_SAFE))
-
-
-def tag_url(url: Any, campaign: str) -> str | None:
-    """`url` with utm_source=newsletter, utm_medium=email, utm_campaign=<campaign>; the
-    URL's own query is kept in order, except earlier values of these three."""
-    clean = _http_url(url)
-    if clean is None:
-        return None
-    parts = urlsplit(clean)
-    kept = [segment for segment in parts.query.split("&")
-            if segment and unquote_plus(segment.split("=", 1)[0]).lower() not in _UTM_OURS]
-    kept += ["utm_source=newsletter", "utm_medium=email",
-             "utm_campaign=" + quote(campaign, safe="")]
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", "&".join(kept),
-                       parts.fragment))
-
-
-def _local_date(value: Any, tz: ZoneInfo, locale: Locale, fmt: str = "medium") -> str:
-    """An ISO date or date-time, as a date in the list's time zone and language."""
-    if not value:
-        return ""
-    text = str(value)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return ""
-    if len(text) > 10:   # a time of day: UTC unless it says otherwise (DESIGN principle 8)
-        parsed = parsed.replace(tzinfo=parsed.tzinfo or timezone.utc).astimezone(tz)
-    return format_date(parsed.date(), format=fmt, locale=locale)
 
 
 # --- the digest --------------------------------------------------------------------------
@@ -272,34 +216,8 @@ def select_articles(content: dict, topics: tuple[str, ...] = ()) -> list[dict]:
             if wanted & {str(c).casefold() for c in a.get("categories") or ()}]
 
 
-def _article_view(article: dict, campaign: str, tz: ZoneInfo, locale: Locale,
-                  list_language: str) -> dict:
-    language = _language(article.get("language") or list_language)
-    url = tag_url(article.get("url"), campaign)
-    title = _plain(article.get("title")) or (url or "")
-    return {"title": title, "url": url, "summary": _plain(article.get("summary")),
-            "image": _http_url(article.get("image")), "lang": language,
-            "dir": _direction(language), "date": _local_date(article.get("published"), tz, locale),
-            "category": _plain((article.get("categories") or [""])[0])}
-
-
-def _groups(views: list[dict], other_label: str) -> list[dict]:
-    """Articles grouped by their first category, groups in order of first appearance;
-    articles without one go last, under `other_label`."""
-    groups: dict[str, list[dict]] = {}
-    for view in views:
-        groups.setdefault(view["category"], []).append(view)
-    uncategorised = groups.pop("", None)
-    result = [{"label": label, "articles": items} for label, items in groups.items()]
-    if uncategorised:
-        result.append({"label": other_label, "articles": uncategorised})
-    return result
-
-
 def _more_label(t: dict, locale: Locale, count: int) -> str:
-    forms = t["more_stories"]
-    form = forms.get(locale.plural_form(count), forms["other"])
-    return form.format(n=format_decimal(count, locale=locale)) + " — " + t["read_web_version"]
+    return plural(t["more_stories"], locale, count) + " — " + t["read_web_version"]
 
 
 def _greeting(t: dict) -> str:
@@ -314,25 +232,48 @@ def _edition_date(content: dict) -> date:
                              f"({content.get('date')!r})") from None
 
 
-def _digest_base(content: dict, mlist: ListInfo, site: SiteInfo) -> dict:
+def _subscribe_url(site: SiteInfo, mlist: ListInfo) -> str:
+    """The public sign-up page for this list, for readers of a forwarded copy."""
+    base = _http_url(site.base_url)
+    if not base:
+        return ""
+    return f"{base.rstrip('/')}/subscribe?list={quote(mlist.name, safe='')}&lang={_language(mlist.language)}"
+
+
+def _chrome(content: dict, mlist: ListInfo, site: SiteInfo) -> dict:
+    """What every email of the list shows around its content: language and direction,
+    brand, the copyright line, the links of the header and footer."""
     language = _language(mlist.language)
     locale = _locale(language)
     t = messages(language)
+    brand = brands.resolve(mlist, site)
+    day = _edition_date(content) if content else date.today()
     return {"lang": language, "dir": _direction(language), "t": t, "site": site,
-            "list": mlist, "locale": locale,
+            "list": mlist, "locale": locale, "brand": brand,
+            # Where text starts, for clients that drop dir (Outlook.com keeps styles).
+            "align": "right" if _direction(language) == "rtl" else "left",
+            "copyright": t["copyright"].format(year=day.year, holder=brand.copyright_holder),
+            "subscribe_url": _subscribe_url(site, mlist)}
+
+
+def _digest_base(content: dict, mlist: ListInfo, site: SiteInfo) -> dict:
+    chrome = _chrome(content, mlist, site)
+    t, locale = chrome["t"], chrome["locale"]
+    return {**chrome,
             "date_long": format_date(_edition_date(content), format="long", locale=locale),
             "web_url": _http_url(content.get("web_url")) or _http_url(site.base_url) or "",
             "greeting": _greeting(t), "intro": _plain(content.get("intro")),
-            "why": t["why"].format(list=mlist.title, site=site.site_name),
+            # Isolated: an English site name inside an Arabic sentence keeps its full stop.
+            "why": t["why"].format(list=isolate(mlist.title), site=isolate(site.site_name)),
             "unsubscribe_url": UNSUBSCRIBE_URL, "preferences_url": PREFERENCES_URL}
 
 
 def _digest_context(base: dict, views: list[dict], omitted: int) -> dict:
     t, lead = base["t"], (views[0] if views else None)
     preheader = (lead["summary"] or lead["title"]) if lead else base["list"].title
-    if len(preheader) > 140:   # previews show ~90-140 characters; the rest is noise
-        preheader = preheader[:139].rstrip() + "…"
-    return {**base, "lead": lead, "groups": _groups(views[1:], t["other"]),
+    if len(preheader) > PREHEADER_LIMIT:
+        preheader = preheader[:PREHEADER_LIMIT - 1].rstrip() + "…"
+    return {**base, "lead": lead, "groups": sections(views[1:], t["other"], base["list"].sections),
             "more": _more_label(t, base["locale"], omitted) if omitted else "",
             "preheader": preheader}
 
@@ -344,10 +285,9 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
     grouped by category; trimmed from the end when the HTML would be clipped by Gmail."""
     site = settings_view
     base = _digest_base(content, mlist, site)
-    campaign = f"{mlist.name}-{_edition_date(content).isoformat()}"
-    tz = _zone(mlist.timezone)
-    views = [_article_view(a, campaign, tz, base["locale"], base["lang"])
-             for a in select_articles(content, topics)]
+    chrome = ListChrome(base["lang"], _zone(mlist.timezone),
+                        f"{mlist.name}-{_edition_date(content).isoformat()}")
+    views = [article_view(a, chrome) for a in select_articles(content, topics)]
     keep, omitted = len(views), 0
     ratio = 1.0   # inlined size / rendered size, learnt from the last premailer run
     while True:
@@ -402,14 +342,13 @@ def render_confirmation(mlist: ListInfo, site: SiteInfo, confirm_url: str,
                         name: str | None = None) -> RenderedEmail:
     """The double opt-in email. One recipient, so the name is rendered in, not left as a
     placeholder; there is no unsubscribe link (they are not subscribed yet)."""
-    language = _language(mlist.language)
-    t = messages(language)
     name = _plain(name)
     url = _http_url(confirm_url)
     if url is None:
         raise PermanentError(f"confirmation link is not an http(s) URL: {confirm_url!r}")
-    context = {"lang": language, "dir": _direction(language), "t": t, "site": site,
-               "list": mlist, "web_url": "", "confirm_url": url,
+    chrome = _chrome({}, mlist, site)
+    t = chrome["t"]
+    context = {**chrome, "web_url": "", "confirm_url": url,
                "greeting": t["greeting_named"].format(name=name) if name else t["greeting"],
                "subject": "", "preheader": t["confirm_intro"].format(
                    list=mlist.title, site=site.site_name)}
