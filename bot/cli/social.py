@@ -43,15 +43,20 @@ def accounts_add(
     min_gap: int = typer.Option(10, min=0, help="Minutes between two posts."),
     quiet: Optional[str] = typer.Option(None, help="Quiet hours in local time, e.g. 22:00-07:00."),
     timezone_: str = typer.Option("UTC", "--timezone", help="The account's time zone."),
+    recency_hours: Optional[int] = typer.Option(
+        None, min=1, help="Share only articles published within this many hours "
+                          "(default: PRESSBOT_SHARE_RECENCY_HOURS, 48)."),
 ) -> None:
     """Add a social account with its posting rules."""
-    from bot.services import shares
+    from bot.services import share_scheduling, shares
     settings = settings_with_schema()
     try:
         account_id = shares.add_account(
             settings, name, platform, credentials=_credentials(credential) or None,
             hashtags=hashtag, campaign=campaign, max_per_hour=max_per_hour,
             min_gap_minutes=min_gap, quiet=quiet, tz=timezone_)
+        if recency_hours is not None:
+            share_scheduling.set_recency_hours(settings, account_id, recency_hours)
     except BadInput as exc:
         fail(str(exc))
     out.print(f"account {account_id}: {name} ({platform})", highlight=False)

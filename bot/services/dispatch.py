@@ -27,6 +27,7 @@ from bot.services import bounce_mailbox, shares
 from bot.services.dispatch_email import find_email_work, unsettled_deliveries
 from bot.services.ingest import due_source_ids
 from bot.services.locks import dispatch_lock
+from bot.services.share_scheduling import schedule_pass
 from bot.store.db import session_scope
 from bot.store.dispatch import DispatchMark, DispatchTick
 from bot.store.models import PostState, SharePost, SocialAccount, Source, utcnow
@@ -67,6 +68,7 @@ class TickReport:
     at: datetime
     tick_id: int | None = None
     scheduled: int = 0
+    scheduling_left: bool = False                 # new articles wait for the next tick
     enqueued: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
     already_queued: int = 0
     jobs: list[Job] = field(default_factory=list)   # what this tick enqueued
@@ -79,6 +81,8 @@ class TickReport:
                            if ids) or "nothing"
         extra = f"; {self.already_queued} still queued" if self.already_queued else ""
         new = f"{self.scheduled} new share posts scheduled; " if self.scheduled else ""
+        if self.scheduling_left:
+            new += "more new articles next tick; "
         return f"{new}enqueued {counts}{extra}"
 
 
@@ -98,7 +102,11 @@ def run_tick(settings: Settings, enqueue: Enqueue, now: datetime | None = None) 
 
 def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
     report = TickReport(acted=True, at=now)
-    report.scheduled = shares.schedule_new_articles(settings, now=now)
+    # Bounded, committed chunks: a bulk arrival takes several ticks, and this tick still
+    # goes on to the polls, posts and digests that are due (issue 10: it used to schedule
+    # everything in one transaction, pass the task's time limit, roll back and start over).
+    scheduling = schedule_pass(settings, now)
+    report.scheduled, report.scheduling_left = scheduling.scheduled, scheduling.more
     jobs = find_due(settings, now)
     with session_scope(settings.effective_database_url) as session:
         fresh = _mark(session, jobs, now, timedelta(seconds=settings.redispatch_after))

@@ -129,9 +129,10 @@ def _aware(at: datetime) -> datetime:
 
 def _due_again(session: Session, post: SharePost, at: datetime, action: str) -> None:
     # attempts back to 0: the backoff starts over, and a failed attempt is not taken for
-    # one that went out (see _record_duplicate).
+    # one that went out (see _record_duplicate). Pinned: the editor chose the time, so
+    # newest-first slotting (share_scheduling) never moves it.
     _guarded_update(session, post.id, action, MOVABLE, state=PostState.SCHEDULED,
-                    scheduled_at=at, lease_until=None, attempts=0)
+                    scheduled_at=at, lease_until=None, attempts=0, pinned=True)
 
 
 def reschedule_share(settings: Settings, post_id: int, at: datetime,

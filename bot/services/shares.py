@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from twitter_text import extract_urls_with_indices
 
 from bot.config import Settings
-from bot.domain.posting import PostingRules, next_slot, parse_clock
+from bot.domain.posting import parse_clock
 from bot.domain.snippets import PLATFORMS, PlatformRules, Snippet, SnippetInput, compose
 from bot.domain.snippets.bluesky import LINK as LINK_FACET
 from bot.domain.snippets.bluesky import facets as bluesky_facets
@@ -24,6 +24,7 @@ from bot.services import outages
 from bot.social.base import AuthError, DuplicateError, PostRequest, Publisher
 from bot.social.credentials import encrypt_credentials
 from bot.social.factory import REQUIRED, build_publisher
+from bot.services.share_scheduling import account_rules, place_post, schedule_new_articles  # noqa: F401
 from bot.store.db import session_scope
 from bot.store.models import Article, PostState, SharePost, SocialAccount, utcnow
 
@@ -87,6 +88,7 @@ def list_accounts(settings: Settings) -> list[dict]:
         return [
             {"id": a.id, "name": a.name, "platform": a.platform,
              "credentials": _credential_origin(settings, a), "hashtags": a.hashtags,
+             "recency_hours": a.recency_hours or settings.share_recency_hours,
              "campaign": a.campaign, "max_per_hour": a.max_per_hour,
              "min_gap_minutes": a.min_gap_minutes, "quiet": _quiet(a), "timezone": a.timezone,
              "needs_attention": a.needs_attention, "active": a.active}
@@ -173,60 +175,11 @@ def compose_share(settings: Settings, article_id: int, platform: str,
 
 
 # -- Scheduling ---------------------------------------------------------------------------------
-
-
-def account_rules(account: SocialAccount) -> PostingRules:
-    return PostingRules(max_per_hour=account.max_per_hour,
-                        min_gap=timedelta(minutes=account.min_gap_minutes),
-                        quiet_start=parse_clock(account.quiet_start, "quiet_start"),
-                        quiet_end=parse_clock(account.quiet_end, "quiet_end"), tz=account.timezone)
-
-
-def _taken(session: Session, account: SocialAccount, around: datetime) -> list[datetime]:
-    """The account's posts near `around` (sent or still to go): the slots already used."""
-    rows = session.execute(
-        select(SharePost.scheduled_at, SharePost.sent_at).where(
-            SharePost.account_id == account.id,
-            SharePost.state.in_((PostState.SCHEDULED, PostState.CLAIMED, PostState.SENT)),
-            SharePost.scheduled_at >= around - timedelta(days=1)))
-    return [sent or scheduled for scheduled, sent in rows]
-
-
-def _schedule(session: Session, article: Article, account: SocialAccount, earliest: datetime,
-              *, exact: bool) -> SharePost:
-    when = earliest if exact else next_slot(earliest, _taken(session, account, earliest),
-                                            account_rules(account))
-    post = session.scalar(select(SharePost).where(SharePost.article_id == article.id,
-                                                  SharePost.account_id == account.id))
-    if post is None:
-        post = SharePost(article_id=article.id, account_id=account.id, state=PostState.SCHEDULED,
-                         scheduled_at=when, generation=0, attempts=0)
-        session.add(post)
-    else:
-        if post.state == PostState.SENT:
-            post.generation += 1  # an explicit re-share: a new post, a new idempotency key
-        post.state, post.scheduled_at, post.lease_until = PostState.SCHEDULED, when, None
-        post.last_error = None
-    session.flush()
-    return post
-
-
-def schedule_new_articles(settings: Settings, now: datetime | None = None) -> int:
-    """Give every new article a slot on every active account. "New" means first seen after
-    the account was added, so adding an account does not replay the archive; an article
-    already scheduled (even if since updated) is never scheduled again."""
-    now = now or utcnow()
-    created = 0
-    with session_scope(settings.effective_database_url) as session:
-        for account in session.scalars(select(SocialAccount).where(SocialAccount.active.is_(True))):
-            shared = select(SharePost.article_id).where(SharePost.account_id == account.id)
-            fresh = session.scalars(select(Article).where(
-                Article.first_seen_at >= account.created_at, Article.url.is_not(None),
-                Article.id.not_in(shared)).order_by(Article.published_at))
-            for article in fresh:
-                _schedule(session, article, account, now, exact=False)
-                created += 1
-    return created
+# New articles get their slots in bot/services/share_scheduling.py (newest first, within the
+# recency window, in bounded chunks). "New" means first seen after the account was added,
+# so adding an account does not replay the archive; an article already scheduled (even if
+# since updated) is never scheduled again.
+_schedule = place_post
 
 
 def schedule_share(settings: Settings, article_id: int, account_name: str | None = None,

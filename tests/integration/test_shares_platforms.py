@@ -55,6 +55,8 @@ def ingest_one_new_article(settings) -> int:
     ingest_targets(settings, [str(ROOT / "examples" / "articles" / "harbour-ferry-resumes.html")])
     with session_scope(settings.effective_database_url) as s:
         [article] = s.query(Article).all()
+        # The example is from 2024: date it now, or the recency window keeps it unshared.
+        article.published_at = datetime.now(timezone.utc) - timedelta(minutes=5)
         return article.id
 
 
