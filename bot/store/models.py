@@ -98,6 +98,7 @@ class Article(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     image: Mapped[str | None] = mapped_column(String(2048))
+    image_alt: Mapped[str | None] = mapped_column(Text)   # the image's own alt text or caption
     author: Mapped[str | None] = mapped_column(String(512))
     language: Mapped[str | None] = mapped_column(String(16))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
