@@ -31,7 +31,7 @@ def run(
     settings = settings_with_schema()
     supervisor = Supervisor(out)
     supervisor.install_signals()
-    _first_run(settings, supervisor)
+    seeded = _first_run(settings, supervisor)
     supervisor.start("worker", _argv(settings, "worker"))
     try:
         code = _once(settings, supervisor, timeout) if once else _forever(settings, supervisor, host)
@@ -39,6 +39,8 @@ def run(
         supervisor.stop_all()
     if once and code == 0:
         _outbox_summary(settings, supervisor)
+        if seeded is not None:
+            _next_steps(settings, supervisor)
     raise typer.Exit(code)
 
 
@@ -47,16 +49,17 @@ def _argv(settings, program: str) -> list[str]:
     return celery_argv(settings, program)
 
 
-def _first_run(settings, supervisor) -> None:
+def _first_run(settings, supervisor):
     from bot.services.firstrun import first_run
 
     seeded = first_run(settings)
     if seeded is None:
-        return
+        return None
     if seeded.note:
         supervisor.say("run", seeded.note)
     if seeded.accounts:
-        supervisor.say("run", f"first run: added outbox accounts {', '.join(seeded.accounts)}")
+        supervisor.say("run", f"first run: added demo accounts {', '.join(seeded.accounts)} "
+                              "(they post to the outbox only)")
     if seeded.ingest:
         for source in seeded.ingest.sources:
             supervisor.say("run", f"first run: ingested {source.target}: {len(source.added)} "
@@ -64,6 +67,22 @@ def _first_run(settings, supervisor) -> None:
     if seeded.edition:
         supervisor.say("run", f"first run: list 'news' with one demo reader; its first "
                               f"edition ({seeded.edition}) goes to the outbox")
+    return seeded
+
+
+def _next_steps(settings, supervisor) -> None:
+    """After the first `run --once`: what a new user does next."""
+    outbox = (settings.home / "outbox").resolve()
+    steps = ["next: `pressbot run` keeps going: web dashboard, worker and beat (the other demo "
+             "share posts follow at their slots, the digest daily at 07:00)"]
+    if not _has_editors(settings):
+        steps.append("next: add an editor to log in to the dashboard: "
+                     "`pressbot users add you@example.org --role admin`")
+    steps.append(f"next: what would have been sent is in the outbox, {outbox}/ (email/*.eml, "
+                 "social/*.jsonl); add real accounts with `pressbot accounts add`, real mail "
+                 "with PRESSBOT_SMTP_URL")
+    for line in steps:
+        supervisor.say("run", line)
 
 
 def _tick(settings, supervisor):
@@ -104,7 +123,8 @@ def _forever(settings, supervisor, host: str) -> int:
     supervisor.start("web", web_argv(settings, host))
     _tick(settings, supervisor)  # at once: beat's first tick comes one interval after start
     if supervisor.wait(lambda: _web_up(settings, host), timeout=30) == "done":
-        supervisor.say("run", f"dashboard: http://{host}:{settings.port}/admin  (Ctrl-C stops)")
+        supervisor.say("run", f"dashboard: http://{host}:{settings.port}/admin  (Ctrl-C stops); "
+                              f"outbox: {(settings.home / 'outbox').resolve()}/")
         if not _has_editors(settings):
             supervisor.say("run", "no editor can log in yet: add one with "
                                   "`pressbot users add you@example.org --role admin`", "WARN")

@@ -1,8 +1,9 @@
 """The first `pressbot run` on a fresh data folder: something to show.
 
-Only when the database has no sources yet: one outbox account per platform (only for
-platforms with no credentials configured, so nothing real is ever posted from the
-examples), then the repository's examples/ are ingested, then, with no SMTP server
+Only when the database has no sources yet: one demo account per platform (marked demo:
+it posts to the outbox only, whatever credentials are configured then or later, so nothing
+real is ever posted from the examples), then the repository's examples/ are ingested,
+then, with no SMTP server
 configured (so the digest can only reach the outbox), a "news" list with one demo reader
 and its first edition, which the worker delivers. The accounts come first because an
 account only shares articles first seen after it was added.
@@ -21,7 +22,6 @@ from bot.domain.snippets import PLATFORMS
 from bot.services import digests, shares, subscribers
 from bot.services.ingest import ingest_targets
 from bot.services.reports import IngestReport
-from bot.social.factory import REQUIRED
 from bot.store.db import session_scope
 from bot.store.mailing import MailingList
 from bot.store.models import SocialAccount, Source, utcnow
@@ -83,10 +83,10 @@ def _outbox_accounts(settings: Settings) -> list[str]:
             return []  # the editors chose their accounts already
     added = []
     for platform in PLATFORMS:
-        configured = settings.platform_credentials(platform)
-        if all(configured.get(key) for key in REQUIRED[platform]):
-            continue  # this one would really post: no demo posts there
+        # Demo accounts post to the outbox only, even once PRESSBOT_<PLATFORM>_* is set:
+        # their example posts must never reach a real account (real ones are added with
+        # `pressbot accounts add`).
         name = f"outbox-{platform}"
-        shares.add_account(settings, name, platform)
+        shares.add_account(settings, name, platform, demo=True)
         added.append(name)
     return added

@@ -39,9 +39,14 @@ RETRY_BASE = timedelta(minutes=2)
 
 def add_account(settings: Settings, name: str, platform: str, *, credentials: dict[str, str] | None = None,
                 hashtags: list[str] | None = None, campaign: str = "social", max_per_hour: int = 4,
-                min_gap_minutes: int = 10, quiet: str | None = None, tz: str = "UTC") -> int:
+                min_gap_minutes: int = 10, quiet: str | None = None, tz: str = "UTC",
+                demo: bool = False) -> int:
+    """`demo`: the first run's outbox accounts, which never post for real (see
+    bot.social.factory.build_publisher); real accounts are added without it."""
     if platform not in PLATFORMS:
         raise BadInput(f"--platform: {platform!r} is not one of {', '.join(PLATFORMS)}")
+    if demo and credentials:
+        raise BadInput("a demo account posts to the outbox only: it takes no credentials")
     quiet_start = quiet_end = None
     if quiet:
         start, sep, end = quiet.partition("-")
@@ -67,7 +72,7 @@ def add_account(settings: Settings, name: str, platform: str, *, credentials: di
             quiet_start=quiet_start.strftime("%H:%M") if quiet_start else None,
             quiet_end=quiet_end.strftime("%H:%M") if quiet_end else None, timezone=tz,
             credentials_encrypted=(encrypt_credentials(settings.effective_secret_key(), credentials)
-                                   if credentials else None))
+                                   if credentials else None), demo=demo)
         session.add(account)
         session.flush()
         return account.id
@@ -91,12 +96,14 @@ def list_accounts(settings: Settings) -> list[dict]:
              "recency_hours": a.recency_hours or settings.share_recency_hours,
              "campaign": a.campaign, "max_per_hour": a.max_per_hour,
              "min_gap_minutes": a.min_gap_minutes, "quiet": _quiet(a), "timezone": a.timezone,
-             "needs_attention": a.needs_attention, "active": a.active}
+             "needs_attention": a.needs_attention, "active": a.active, "demo": a.demo}
             for a in session.scalars(select(SocialAccount).order_by(SocialAccount.id))
         ]
 
 
 def _credential_origin(settings: Settings, account: SocialAccount) -> str:
+    if account.demo:
+        return "none: demo account (outbox only)"
     if account.credentials_encrypted:
         return "stored (encrypted)"
     if all(settings.platform_credentials(account.platform).get(k) for k in REQUIRED[account.platform]):
@@ -121,7 +128,8 @@ def check_account(settings: Settings, name: str) -> str:
     with session_scope(settings.effective_database_url) as session:
         account = _get_account(session, name)
         publisher = build_publisher(settings, account.platform, account.name,
-                                    account.credentials_encrypted)
+                                    account.credentials_encrypted,
+                                    demo=account.demo)
         try:
             who = publisher.check()
         except AuthError as exc:
@@ -312,7 +320,8 @@ def _publisher_cache(settings: Settings) -> PublisherFor:
     def publisher_for(account: SocialAccount) -> Publisher:
         if account.id not in built:
             built[account.id] = build_publisher(settings, account.platform, account.name,
-                                                account.credentials_encrypted)
+                                                account.credentials_encrypted,
+                                                demo=account.demo)
         return built[account.id]
 
     return publisher_for

@@ -28,8 +28,10 @@ def has_credentials(platform: str, credentials: dict[str, str]) -> bool:
 
 
 def build_publisher(settings: Settings, platform: str, account_name: str,
-                    encrypted: str | None) -> Publisher:
-    creds = account_credentials(settings, platform, encrypted)
+                    encrypted: str | None, *, demo: bool = False) -> Publisher:
+    """The account's publisher. A demo account (the first run's) always gets the outbox:
+    credentials set in the settings later must not make its demo posts go out for real."""
+    creds = {} if demo else account_credentials(settings, platform, encrypted)
     if not has_credentials(platform, creds):
         return OutboxPublisher(settings.home / "outbox" / "social", platform, account_name)
     args = {k: creds[k] for k in REQUIRED[platform] + OPTIONAL[platform] if creds.get(k)}

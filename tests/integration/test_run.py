@@ -24,8 +24,12 @@ def outbox_counts(home) -> dict[str, int]:
 def test_run_once_on_a_fresh_home_fills_the_outbox_and_exits(home):
     first = run(home, "run", "--once", "--timeout", "90")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "first run: added outbox accounts" in first.stdout
+    assert "first run: added demo accounts" in first.stdout
     assert "queue drained" in first.stdout
+    # It ends by saying what to do next: keep it running, add an editor, where the outbox is.
+    steps = first.stdout[first.stdout.index("next: "):]
+    assert "`pressbot run`" in steps and "pressbot users add" in steps
+    assert str((home / "outbox").resolve()) in steps
     # One post per platform is due at once; the others wait for their accounts' slots.
     assert outbox_counts(home) == {"bluesky": 1, "mastodon": 1, "telegram": 1, "x": 1}
 
