@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain.addresses import email_hash
+from bot.domain.articles import plain_text
 from bot.domain.editions import matches, select_articles
 from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
@@ -108,14 +109,35 @@ def chosen_articles(session: Session, article_ids: list[int]) -> list[dict]:
     if not article_ids:
         return []
     found = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(article_ids)))}
-    return [{k: v for k, v in _article_dict(found[i]).items() if k != "first_seen"}
-            for i in article_ids if i in found]
+    return _with_word_counts(session, [{k: v for k, v in _article_dict(found[i]).items()
+                                        if k != "first_seen"} for i in article_ids if i in found])
 
 
 def _article_dict(a: Article) -> dict:
     return {"id": a.id, "title": a.title, "url": a.url, "summary": a.summary or "",
-            "image": a.image, "categories": list(a.categories or []), "language": a.language,
+            "image": a.image, "image_alt": a.image_alt, "author": a.author,
+            "categories": list(a.categories or []), "language": a.language,
             "published": a.published_at.isoformat(), "first_seen": a.first_seen_at.isoformat()}
+
+
+def in_languages(articles: list[dict], languages: list[str] | None) -> list[dict]:
+    """The articles in one of `languages` (base codes: "fr" takes "fr-CA"); all of them
+    when the list names none. An article whose language is unknown is left out: a list
+    that asked for Arabic only must not get an English story nobody tagged."""
+    wanted = {str(code).split("-")[0].lower() for code in languages or () if code}
+    if not wanted:
+        return articles
+    return [a for a in articles
+            if (a.get("language") or "").replace("_", "-").split("-")[0].lower() in wanted]
+
+
+def _with_word_counts(session: Session, articles: list[dict]) -> list[dict]:
+    """Each chosen article with its body's word count (the digest shows a read time),
+    counted for the chosen few only: a window can hold thousands of candidates."""
+    ids = [a["id"] for a in articles if "id" in a]
+    bodies = dict(session.execute(select(Article.id, Article.body_html)
+                                  .where(Article.id.in_(ids))).all()) if ids else {}
+    return [{**a, "words": len(plain_text(bodies.get(a.get("id")) or "").split())} for a in articles]
 
 
 def _candidates(session: Session, since: datetime | None, until: datetime,
@@ -131,17 +153,21 @@ def _candidates(session: Session, since: datetime | None, until: datetime,
 def _choose(session: Session, mlist: MailingList, since: datetime, now: datetime,
             preview: bool) -> list[dict]:
     wanted = set(mlist.categories or ())
-    chosen = select_articles(_candidates(session, since, now), since=since, until=now,
+    languages = mlist.languages
+    chosen = select_articles(in_languages(_candidates(session, since, now), languages),
+                             since=since, until=now,
                              categories=wanted, max_articles=mlist.max_articles)
     if preview and not chosen:
         # Nothing new since the last edition: a preview still shows the newest articles.
-        latest = _candidates(session, None, now + timedelta(seconds=1), limit=200)
+        latest = in_languages(_candidates(session, None, now + timedelta(seconds=1), limit=200),
+                              languages)
         chosen = select_articles(latest, since=None, until=now + timedelta(seconds=1),
                                  categories=wanted, max_articles=mlist.max_articles)
         if not chosen:
             raise BadInput("no articles to put in a digest yet: ingest some first "
                            "(`pressbot ingest SOURCE`)")
-    return [{k: v for k, v in a.items() if k != "first_seen"} for a in chosen]
+    return _with_word_counts(session, [{k: v for k, v in a.items() if k != "first_seen"}
+                                       for a in chosen])
 
 
 def preview_articles(session: Session, mlist: MailingList, now: datetime) -> list[dict]:
