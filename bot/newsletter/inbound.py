@@ -22,6 +22,7 @@ import email
 import re
 from dataclasses import dataclass
 from email import policy
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
@@ -65,7 +66,7 @@ class Inbound:
 def classify(raw: bytes, *, secret: str, bounce_address: str | None,
              unsubscribe_address: str | None) -> Inbound:
     message = email.message_from_bytes(raw, policy=policy.compat32)
-    subject = " ".join(str(message.get("Subject", "")).split())
+    subject = _decoded(message.get("Subject"))
     delivery_id = (verp.find_in_headers(secret, bounce_address, message)
                    if bounce_address else None)
     try:
@@ -92,6 +93,17 @@ def classify(raw: bytes, *, secret: str, bounce_address: str | None,
         return Inbound(BOUNCE, (BounceEvent(kind=kind, recipient=None, diagnostic=why),),
                        delivery_id, subject=subject, reason=f"sent to a VERP address ({why})")
     return Inbound(OTHER, subject=subject, reason="neither a bounce, an unsubscribe nor an auto-reply")
+
+
+def _decoded(value) -> str:
+    """A header's text with RFC 2047 encoded words decoded ("=?utf-8?b?…?=" → "رد تلقائي")."""
+    if value is None:
+        return ""
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except (ValueError, LookupError, UnicodeError):  # a broken encoded word: keep the raw text
+        text = str(value)
+    return " ".join(text.split())
 
 
 def _auto_reply(message: Message, subject: str) -> str:
