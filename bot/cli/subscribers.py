@@ -52,6 +52,17 @@ def lists_add(
     timezone_: str = typer.Option("UTC", "--timezone", help="Time zone of the schedule."),
     max_articles: int = typer.Option(10, help="Most articles in one digest."),
     category: List[str] = typer.Option([], help="Only articles in this category; repeat."),
+    only_language: List[str] = typer.Option(
+        [], help="Only articles in this language (en, fr…); repeat. Default: every language."),
+    section: List[str] = typer.Option(
+        [], help="A section heading, in order; repeat. Default: a section per category "
+                 "with at least two stories."),
+    logo_url: Optional[str] = typer.Option(None, help="Masthead image (https). Default: PRESSBOT_BRAND_LOGO_URL."),
+    brand_color: Optional[str] = typer.Option(None, help="Brand colour, #rrggbb. Default: PRESSBOT_BRAND_COLOR."),
+    footer: Optional[str] = typer.Option(
+        None, help="Footer: publisher and postal address (CAN-SPAM); \\n between lines. "
+                   "Default: PRESSBOT_BRAND_FOOTER."),
+    copyright_: Optional[str] = typer.Option(None, "--copyright", help="Copyright holder. Default: the site name."),
 ) -> None:
     """Create a newsletter."""
     settings = settings_with_schema()
@@ -59,10 +70,16 @@ def lists_add(
         list_id = subscribers.add_list(
             settings, name, title=title, from_email=from_email, from_name=from_name,
             reply_to=reply_to, language=language, template=template, schedule=schedule,
-            timezone=timezone_, max_articles=max_articles, categories=category)
+            timezone=timezone_, max_articles=max_articles, categories=category,
+            languages=only_language, sections=section, logo_url=logo_url,
+            brand_color=brand_color, copyright_holder=copyright_,
+            footer_text=footer.replace("\\n", "\n") if footer else None)
     except BadInput as exc:
         fail(str(exc))
     out.print(f"list {list_id}: {name}", highlight=False)
+    if not (footer or settings.brand_footer):
+        err.print("note: no postal address in the footer yet: the law (CAN-SPAM) wants one in "
+                  "every newsletter (--footer, or PRESSBOT_BRAND_FOOTER for all lists)", highlight=False)
 
 
 @lists_app.command("list")

@@ -24,6 +24,7 @@ from bot.domain.addresses import normalize_email
 from bot.domain.schedules import parse_schedule, zone
 from bot.errors import BadInput
 from bot.newsletter.tokens import BadToken, confirm_url, read_token
+from bot.services.list_look import check_look, look_json
 from bot.store.db import session_scope
 from bot.store.mailing import MailingList, Subscriber, SubscriberStatus, Subscription
 from bot.store.models import utcnow
@@ -74,14 +75,15 @@ def clean_topics(topics: Iterable[str]) -> list[str]:
 def add_list(settings: Settings, name: str, *, title: str, from_email: str, from_name: str,
              reply_to: str | None = None, language: str = "en", template: str = "digest",
              schedule: str | None = None, timezone: str = "UTC", max_articles: int = 10,
-             categories: Iterable[str] = ()) -> int:
+             categories: Iterable[str] = (), **look) -> int:
+    """A new list. `look`: brand, languages and sections (bot.services.list_look)."""
     if not _LIST_NAME.match(name or ""):
         raise BadInput(f"list name {name!r}: use lower-case letters, digits, - and _ (it goes "
                        f"into the List-Id header)")
     row = MailingList(name=name, **_list_fields(
         settings, title=title, from_email=from_email, from_name=from_name, reply_to=reply_to,
         language=language, template=template, schedule=schedule, timezone=timezone,
-        max_articles=max_articles, categories=categories))
+        max_articles=max_articles, categories=categories), **check_look(look))
     with session_scope(settings.effective_database_url) as session:
         if session.scalar(select(MailingList.id).where(MailingList.name == name)):
             raise BadInput(f"a list named {name!r} exists already")
@@ -112,13 +114,17 @@ def _list_fields(settings: Settings, *, title: str, from_email: str, from_name: 
 def update_list(settings: Settings, name: str, *, title: str, from_email: str, from_name: str,
                 reply_to: str | None = None, language: str = "en", template: str = "digest",
                 schedule: str | None = None, timezone: str = "UTC", max_articles: int = 10,
-                categories: Iterable[str] = ()) -> dict:
+                categories: Iterable[str] = (), **look) -> dict:
     """Change every setting of a list but its name (the List-Id readers filter on); checked
-    as `add_list` checks them. Editions already built keep what they were built with."""
+    as `add_list` checks them. Editions already built keep what they were built with.
+    Of `look` (brand, languages, sections: bot.services.list_look) only the fields given
+    change; an empty value goes back to the default."""
     fields = _list_fields(
         settings, title=title, from_email=from_email, from_name=from_name, reply_to=reply_to,
         language=language, template=template, schedule=schedule, timezone=timezone,
         max_articles=max_articles, categories=categories)
+    fields.update({key: None for key, value in look.items() if value is not None})
+    fields.update(check_look(look))
     with session_scope(settings.effective_database_url) as session:
         mlist = get_list_row(session, name)
         for key, value in fields.items():
@@ -143,7 +149,7 @@ def _list_json(session: Session, mlist: MailingList) -> dict:
             "from_email": mlist.from_email, "reply_to": mlist.reply_to, "language": mlist.language,
             "template": mlist.template, "schedule": mlist.schedule, "timezone": mlist.timezone,
             "max_articles": mlist.max_articles, "categories": list(mlist.categories or []),
-            "subscribers": counts.get(S.CONFIRMED, 0)}
+            **look_json(mlist), "subscribers": counts.get(S.CONFIRMED, 0)}
 
 
 def list_lists(settings: Settings) -> list[dict]:
