@@ -136,13 +136,37 @@ def test_header_injection_through_a_name_is_impossible(rendered):
 
 
 def test_arabic_text_goes_base64_and_still_carries_the_links():
-    rendered = _render("ar")
+    from tests.support import digest_samples
+
+    rendered = render.render_digest(digest_samples.snapshot("ar"), digest_samples.LISTS["ar"],
+                                    settings_view=digest_samples.SITE)
     raw = _prepare(rendered).build(_recipient(name="سارة"))
     text, html_part = _parse(raw).get_payload()
     assert text["Content-Transfer-Encoding"] == "base64"   # smaller than QP for Arabic
+    assert html_part["Content-Transfer-Encoding"] == "quoted-printable"   # mostly markup
     content = text.get_content()
     assert "مرحبًا سارة،" in content and UNSUB in content and PREFS in content
     assert "إلغاء الاشتراك" in html_part.get_content()
+
+
+def test_mostly_latin_parts_stay_quoted_printable_even_where_base64_is_smaller():
+    from bot.newsletter.mime import use_base64
+
+    french = "Été à Noël : élève, château, forêt, où, déjà. " * 20
+    raw = len(french.encode("utf-8"))
+    qp = len(__import__("binascii").b2a_qp(french.encode("utf-8"), istext=True))
+    assert -(-raw // 57) * 78 < qp                      # base64 would be the smaller here
+    assert not use_base64(french, qp, raw)
+    arabic = "افتتاح معرض الكتاب في بيروت " * 20
+    raw = len(arabic.encode("utf-8"))
+    qp = len(__import__("binascii").b2a_qp(arabic.encode("utf-8"), istext=True))
+    assert use_base64(arabic, qp, raw)
+    assert not use_base64(arabic, 10, raw)              # never when it is the larger
+    # An English digest of a mostly-Arabic list's chrome is Latin: the snapshot of
+    # test_render ("ar" list, English and French stories) goes quoted-printable.
+    text, html_part = _parse(_prepare(_render("ar")).build(_recipient())).get_payload()
+    assert text["Content-Transfer-Encoding"] == html_part["Content-Transfer-Encoding"] == \
+        "quoted-printable"
 
 
 def test_one_prepared_variant_builds_distinct_messages(rendered):
