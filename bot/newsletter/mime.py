@@ -61,6 +61,7 @@ _SOFT_BREAK = b"=\r\n"
 # which RFC 8058 requires to be covered by the signature.
 _SIGNED = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id",
            b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version", b"content-type",
+           b"feedback-id",
            b"from", b"subject", b"reply-to", b"list-unsubscribe", b"list-unsubscribe-post")
 # relaxed headers survive re-folding in transit; simple body, because our bodies are
 # already canonical (QP/base64, CRLF, no trailing blanks) and it costs nothing.
@@ -312,12 +313,14 @@ class PreparedMessage:
 def prepare(rendered: RenderedEmail, *, from_addr: tuple[str | None, str] | str,
             reply_to: tuple[str | None, str] | str | None = None, list_id: str | None = None,
             unsubscribe_mailto: str | None = None, date: datetime | None = None,
-            dkim: DkimKey | None = None) -> PreparedMessage:
+            dkim: DkimKey | None = None, feedback_id: str | None = None) -> PreparedMessage:
     """Once per variant: encode the common headers and the bodies' static pieces.
 
     `from_addr` / `reply_to`: (name, address) or a "Name <address>" string. `list_id`:
-    "<name.domain>" (brackets added when missing). `date`: fixed Date header (tests,
-    previews); None: the time of each build()."""
+    "<name.domain>" (brackets added when missing); a list message is also marked
+    `Precedence: bulk` (auto-responders stay quiet, RFC 3834). `feedback_id`: Gmail's
+    Feedback-ID ("campaign:list:type:sender", complaint rates per campaign in Postmaster
+    Tools). `date`: fixed Date header (tests, previews); None: the time of each build()."""
     if MARKER in rendered.subject:
         raise PermanentError("the subject cannot hold per-recipient placeholders")
     digest = hashlib.sha256("\0".join((rendered.subject, rendered.text, rendered.html))
@@ -329,6 +332,9 @@ def prepare(rendered: RenderedEmail, *, from_addr: tuple[str | None, str] | str,
     head += _header("Subject", rendered.subject) + b"MIME-Version: 1.0\r\n"
     if list_id:
         head += _header("List-Id", list_id if "<" in list_id else f"<{list_id.strip()}>")
+        head += b"Precedence: bulk\r\n"
+    if feedback_id:
+        head += _header("Feedback-ID", feedback_id)
     parts = {}
     for named in (True, False):
         if not named and IF_NAME not in rendered.text + rendered.html:

@@ -114,7 +114,8 @@ class Variants:
             self._prepared[key] = prepare(
                 rendered, from_addr=(self.mlist.from_name, self.mlist.from_email),
                 reply_to=self.mlist.reply_to, list_id=f"{self.mlist.name}.{self.domain}",
-                unsubscribe_mailto=self.settings.unsubscribe_mailto, dkim=self._dkim)
+                unsubscribe_mailto=self.settings.unsubscribe_mailto, dkim=self._dkim,
+                feedback_id=f"e{self.edition_id}:{self.mlist.name}:digest:{self.domain}")
 
     def build(self, key: str, subscriber_id: int, email: str, name: str | None) -> bytes:
         sid, lid = subscriber_id, self.list_id

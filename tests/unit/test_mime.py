@@ -307,3 +307,18 @@ def test_dkim_key_from_settings(tmp_path, key_pair):
     with pytest.raises(PermanentError, match="cannot read"):
         DkimKey.from_settings(Settings(home=tmp_path, dkim_domain="example.org",
                                        dkim_selector="pb2025", dkim_key_path=tmp_path / "nope"))
+
+
+def test_list_messages_are_bulk_with_a_feedback_id_under_the_signature(rendered):
+    key = DkimKey("example.org", "s1", rsa.generate_private_key(public_exponent=65537, key_size=1024)
+                  .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()))
+    raw = _prepare(rendered, feedback_id="e42:morning:digest:example.org", dkim=key).build(_recipient())
+    message = _parse(raw)
+    assert message["Precedence"] == "bulk"
+    assert message["Feedback-ID"] == "e42:morning:digest:example.org"
+    assert message["List-Id"]
+    signed = re.search(rb"h=([^;]+);", raw.replace(b"\r\n ", b"").replace(b"\r\n\t", b""))[1]
+    assert b"feedback-id" in signed.replace(b" ", b"").split(b":")
+    plain = _parse(_prepare(rendered, list_id=None).build(_recipient()))
+    assert plain["Precedence"] is None and plain["Feedback-ID"] is None   # a one-to-one email
