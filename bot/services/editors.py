@@ -2,26 +2,29 @@
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106's
 low-memory profile); a hash made with older parameters is upgraded at the next login.
-API tokens are 256 random bits shown once; only their sha256 is stored."""
+API tokens are 256 random bits shown once; only their sha256 is stored. Dashboard
+sessions are rows too (the sha256 of the cookie's random id), so logging out, a password
+change or a disabled account ends them on the server, whatever copies of the cookie exist."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.config import Settings
 from bot.domain.addresses import normalize_email
 from bot.errors import BadInput
 from bot.store.db import session_scope
-from bot.store.editors import ApiToken, Role, User
+from bot.store.editors import ApiToken, EditorSession, Role, User
 
 TOKEN_PREFIX = "pb_"
+SESSION_LIFETIME = timedelta(hours=12)   # an editor logs in once a working day
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
@@ -60,6 +63,16 @@ def editor_address(raw: str) -> str:
     """Editors log in with their address in any case: the whole address is lower-cased
     (subscribers keep their local part's case; a login should not depend on it)."""
     return normalize_email(raw).lower()
+
+
+def login_identity(raw: str) -> str:
+    """The address as `authenticate` looks it up, so a lock keyed on it cannot be dodged by
+    writing the address another way (case, full-width letters in the domain); text that is
+    no address at all, lower-cased."""
+    try:
+        return editor_address(raw)
+    except BadInput:
+        return (raw or "").strip().lower()
 
 
 def check_password(password: str) -> str:
@@ -127,6 +140,8 @@ def update_user(settings: Settings, user_id: int, *, role: str | None = None,
         if active is not None and active != user.active:
             user.active = active
             user.session_version += 1
+        if password is not None or active is False:
+            session.execute(delete(EditorSession).where(EditorSession.user_id == user.id))
         return _editor(user)
 
 
@@ -157,12 +172,35 @@ def authenticate(settings: Settings, email: str, password: str) -> Editor | None
         return _editor(user)
 
 
-def session_editor(settings: Settings, user_id: int, version: int) -> Editor | None:
-    """The editor a session cookie names, if the account is active and the session is
-    not older than the last password change."""
+def start_session(settings: Settings, user_id: int) -> str:
+    """A new dashboard session for the editor: the id for the cookie (only its sha256 is
+    stored). Expired sessions of anyone are cleared on the way."""
+    sid = secrets.token_urlsafe(32)
+    now = _now()
     with session_scope(settings.effective_database_url) as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active or user.session_version != version:
+        session.execute(delete(EditorSession).where(EditorSession.expires_at <= now))
+        session.add(EditorSession(id_hash=_token_hash(sid), user_id=user_id, created_at=now,
+                                  expires_at=now + SESSION_LIFETIME))
+    return sid
+
+
+def end_session(settings: Settings, sid: str) -> None:
+    """Logging out: the session is gone from the database, so a saved copy of the cookie
+    no longer works either."""
+    with session_scope(settings.effective_database_url) as session:
+        session.execute(delete(EditorSession).where(EditorSession.id_hash == _token_hash(sid)))
+
+
+def session_editor(settings: Settings, sid: str) -> Editor | None:
+    """The editor a session cookie's id names, if the session exists, has not expired and
+    the account is active."""
+    with session_scope(settings.effective_database_url) as session:
+        row = session.execute(select(EditorSession, User).join(User, User.id == EditorSession.user_id)
+                              .where(EditorSession.id_hash == _token_hash(sid))).first()
+        if row is None:
+            return None
+        stored, user = row
+        if stored.expires_at <= _now() or not user.active:
             return None
         return _editor(user)
 

@@ -17,15 +17,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot import __version__
 from bot.config import Settings, get_settings
+from bot.services.editors import SESSION_LIFETIME
 from bot.services.status import health
 from bot.web import admin, api, auth, bounce_hooks, hooks, public
+from bot.web.limits import BodyLimit, limit_for
 from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "pressbot_session"
-SESSION_MAX_AGE = 12 * 3600   # an editor logs in once a working day
+# The cookie lives as long as the session row it names (bot.services.editors).
+SESSION_MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "subscribers and lists. Authenticate with "
                               "`Authorization: Bearer <token>` (`pressbot tokens create`).")
     app.state.settings = settings
+
+    # Added first, so it sits innermost: its 413s still get the security headers below.
+    app.add_middleware(BodyLimit, limit=limit_for(settings))
 
     # Added first, so it sits innermost: its 413s still get the security headers below.
     app.add_middleware(BodyLimit, limit=limit_for(settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -25,9 +26,15 @@ def _safe_next(value: str | None) -> str:
     return "/admin"
 
 
+def account_key(email: str) -> str:
+    """The throttle key of the account an attempt is for: the address as authentication
+    normalises it, hashed (any length of input makes a key that fits; no address stored)."""
+    return "login:account:" + hashlib.sha256(editors.login_identity(email).encode()).hexdigest()
+
+
 def _keys(request: Request, email: str) -> list[tuple[str, int]]:
     client = request.client.host if request.client else "unknown"
-    return [(f"login:account:{email.strip().lower()}", PER_ACCOUNT), (f"login:client:{client}", PER_CLIENT)]
+    return [(account_key(email), PER_ACCOUNT), (f"login:client:{client}", PER_CLIENT)]
 
 
 @router.get("/admin/login", include_in_schema=False)

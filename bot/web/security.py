@@ -1,8 +1,9 @@
 """Who may see what: session logins for the dashboard, bearer tokens for /api, CSRF tokens
 on every form, and the security headers every response carries.
 
-Sessions are Starlette's signed cookie (itsdangerous) holding the editor's id, the
-account's session version and the CSRF token; nothing else. The cookie is HttpOnly,
+Sessions are Starlette's signed cookie (itsdangerous) holding a random session id (its
+sha256 is a row in editor_sessions: logout deletes it), the editor's id and the CSRF
+token; nothing else. The cookie is HttpOnly,
 SameSite=Lax, and Secure when the site's base URL is https."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import secrets
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import URL
 
-from bot.services.editors import Editor, session_editor, token_editor
+from bot.services.editors import Editor, end_session, session_editor, start_session, token_editor
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -72,22 +73,27 @@ def current_editor(request: Request) -> Editor | None:
     """The logged-in editor, or None. Looked up once per request."""
     if not hasattr(request.state, "editor"):
         editor = None
-        uid, version = request.session.get("uid"), request.session.get("ver")
-        if isinstance(uid, int) and isinstance(version, int):
-            editor = session_editor(settings_of(request), uid, version)
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            editor = session_editor(settings_of(request), sid)
         request.state.editor = editor
     return request.state.editor
 
 
 def login(request: Request, editor: Editor) -> None:
-    """Start a session: a fresh CSRF token too, so one fixed before login is useless."""
+    """Start a session (a row in the database; the cookie carries its random id) with a
+    fresh CSRF token too, so one fixed before login is useless."""
     request.session.clear()
-    request.session.update({"uid": editor.id, "ver": editor.session_version,
+    request.session.update({"sid": start_session(settings_of(request), editor.id), "uid": editor.id,
                             "csrf": secrets.token_urlsafe(32)})
     request.state.editor = editor
 
 
 def logout(request: Request) -> None:
+    """End the session on the server too: a copy of the cookie saved before is useless."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        end_session(settings_of(request), sid)
     request.session.clear()
     request.state.editor = None
 

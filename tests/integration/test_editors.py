@@ -51,13 +51,15 @@ def test_a_second_account_for_one_address_is_refused(sqlite_settings):
 
 def test_a_password_change_or_disabling_ends_existing_sessions(settings):
     ed = editors.add_user(settings, "ed@example.com", PASSWORD)
-    assert editors.session_editor(settings, ed.id, ed.session_version) is not None
+    sid = editors.start_session(settings, ed.id)
+    assert editors.session_editor(settings, sid) == ed
     editors.update_user(settings, ed.id, password="a brand new passphrase")
-    assert editors.session_editor(settings, ed.id, ed.session_version) is None
+    assert editors.session_editor(settings, sid) is None
     assert editors.authenticate(settings, "ed@example.com", PASSWORD) is None
     current = editors.authenticate(settings, "ed@example.com", "a brand new passphrase")
+    sid = editors.start_session(settings, current.id)
     editors.update_user(settings, ed.id, active=False)
-    assert editors.session_editor(settings, ed.id, current.session_version) is None
+    assert editors.session_editor(settings, sid) is None
     assert editors.authenticate(settings, "ed@example.com", "a brand new passphrase") is None
 
 

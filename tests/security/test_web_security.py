@@ -21,6 +21,7 @@ from bot.store.db import session_scope
 from bot.store.editors import Throttle
 from bot.store.models import Source, SourceKind
 from bot.web.app import SESSION_COOKIE, create_app
+from bot.web.auth import account_key
 from bot.web.security import api_admin, require_admin
 from tests.support.web import PASSWORD, add_editor, client_for, login
 
@@ -251,7 +252,7 @@ def test_the_sixth_attempt_on_an_account_is_429_even_with_the_right_password(set
 
     assert [attempt(f"wrong password {i}").status_code for i in range(5)] == [401] * 5
     with session_scope(settings.effective_database_url) as s:
-        row = s.scalar(select(Throttle).where(Throttle.key == f"login:account:{email}"))
+        row = s.scalar(select(Throttle).where(Throttle.key == account_key(email)))
         assert row is not None and row.hits == 5
     sixth = attempt(PASSWORD)
     assert sixth.status_code == 429
