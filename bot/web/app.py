@@ -21,7 +21,6 @@ from bot.services.editors import SESSION_LIFETIME
 from bot.services.status import health
 from bot.web import admin, api, auth, bounce_hooks, hooks, public
 from bot.web.limits import BodyLimit, limit_for
-from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
 
@@ -40,9 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "subscribers and lists. Authenticate with "
                               "`Authorization: Bearer <token>` (`pressbot tokens create`).")
     app.state.settings = settings
-
-    # Added first, so it sits innermost: its 413s still get the security headers below.
-    app.add_middleware(BodyLimit, limit=limit_for(settings))
 
     # Added first, so it sits innermost: its 413s still get the security headers below.
     app.add_middleware(BodyLimit, limit=limit_for(settings))
