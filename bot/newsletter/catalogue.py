@@ -27,7 +27,7 @@ MESSAGES: dict[str, dict] = {
         "forwarded": "Forwarded this email?",
         "subscribe": "Subscribe",
         "manage_title": "Your subscription",
-        "manage_text": "Choose topics, change your details or stop these emails at any time.",
+        "manage_text": "Choose your topics, update your details or leave the list at any time.",
         "copyright": "© {year} {holder}",
         "confirm_subject": "Confirm your subscription to {list}",
         "confirm_intro": "Please confirm that you want to receive {list} from {site}.",
