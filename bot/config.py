@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "PRESSBOT_REDIS_URL")
     )
     site_name: str = "pressbot"
-    base_url: str = "http://localhost:8000"
+    # Unset: http://localhost:$PRESSBOT_PORT (see _derive_base_url), so links in emails and
+    # on pages follow the port `pressbot run` serves on. Production sets its https address.
+    base_url: str = ""
     timezone: str = "UTC"
     secret_key: str | None = None
     webhook_secret: str | None = None  # shared with the CMS; unset: the webhook refuses all
@@ -150,6 +152,7 @@ class Settings(BaseSettings):
     redispatch_after: float = 600.0
     worker_concurrency: int = 2              # `pressbot run`'s worker processes
     port: int = 8000                         # `pressbot run`'s web app
+    _base_url_derived: bool = PrivateAttr(default=False)
 
     # Social shares (issue 10). Only articles published within this many hours are shared
     # (an account may override it): a backfilled archive stays in the archive.
@@ -211,6 +214,27 @@ class Settings(BaseSettings):
     @property
     def effective_files_root(self) -> Path:
         return (self.files_root or self.home / "import").expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _derive_base_url(self) -> "Settings":
+        if not self.base_url:
+            self.base_url = f"http://localhost:{self.port}"
+            self._base_url_derived = True
+        return self
+
+    @property
+    def base_url_derived(self) -> bool:
+        """True when PRESSBOT_BASE_URL is unset and base_url was made from the port."""
+        return self._base_url_derived
+
+    def insecure_links_warning(self) -> str | None:
+        """Why real mail should not go out with these settings' links, or None: mail
+        clients only offer one-click unsubscribe (RFC 8058) for an https link."""
+        if self.smtp_url and not self.base_url.lower().startswith("https://"):
+            return (f"PRESSBOT_BASE_URL is {self.base_url}, not https: mail clients will not "
+                    "offer one-click unsubscribe and links in the digests point there; set "
+                    "PRESSBOT_BASE_URL to the site's public https address")
+        return None
 
     @field_validator("database_url")
     @classmethod

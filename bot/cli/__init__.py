@@ -6,6 +6,7 @@ import sys
 
 from bot.cli import content, editors, run, social, subscribers  # noqa: F401  (registers their commands)
 from bot.cli import digest  # noqa: F401  (registers `digest` and `deliveries`)
+from bot.cli import editions, lists  # noqa: F401  (registers `editions list`, `lists set`)
 from bot.cli.common import app, err
 from bot.cli.content import parse_since  # noqa: F401  (public for tests)
 from bot.errors import BadInput

@@ -94,6 +94,9 @@ def digest_send(
     """Finish any interrupted edition of the list, then build the edition for now from the
     articles since the last one and deliver it in this process."""
     settings = settings_with_schema()
+    warning = settings.insecure_links_warning()
+    if warning:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     lease_td = timedelta(seconds=lease) if lease else None
     try:
         for edition_id in digests.unfinished_editions(settings, list_name):

@@ -3,6 +3,7 @@ API tokens)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Optional
 
@@ -16,6 +17,12 @@ users_app = typer.Typer(no_args_is_help=True, help="Editors: add, list, change r
 tokens_app = typer.Typer(no_args_is_help=True, help="API tokens for /api: create, list, revoke.")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+
+
+def _print_json(rows: list[dict]) -> None:
+    # Times as ISO 8601 with their zone, like every other --json.
+    out.print_json(json.dumps(rows, ensure_ascii=False,
+                              default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
 
 
 def _password(from_stdin: bool) -> str:
@@ -45,13 +52,17 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every editor, with role and last login."""
     from bot.services import editors
 
     settings = settings_with_schema()
+    users = editors.list_users(settings)
+    if as_json:
+        _print_json(users)
+        return
     table = Table("id", "email", "name", "role", "active", "last login")
-    for user in editors.list_users(settings):
+    for user in users:
         table.add_row(str(user["id"]), user["email"], user["name"] or "", user["role"],
                       "yes" if user["active"] else "no",
                       user["last_login_at"].isoformat(timespec="minutes") if user["last_login_at"] else "never")
@@ -103,13 +114,17 @@ def tokens_create(
 
 
 @tokens_app.command("list")
-def tokens_list() -> None:
+def tokens_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """API tokens (their first characters only)."""
     from bot.services import editors
 
     settings = settings_with_schema()
+    tokens = editors.list_tokens(settings)
+    if as_json:
+        _print_json(tokens)
+        return
     table = Table("id", "editor", "name", "starts with", "created", "last used", "revoked")
-    for tok in editors.list_tokens(settings):
+    for tok in tokens:
         table.add_row(str(tok["id"]), tok["editor"], tok["name"], tok["prefix"] + "…",
                       tok["created_at"].isoformat(timespec="minutes"),
                       tok["last_used_at"].isoformat(timespec="minutes") if tok["last_used_at"] else "never",

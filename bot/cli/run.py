@@ -28,9 +28,12 @@ def run(
     (embedded defaults: SQLite and a filesystem queue in the data folder). Ctrl-C stops it."""
     from bot.runner import Supervisor
 
-    settings = settings_with_schema()
+    settings = _with_host(settings_with_schema(), host)
     supervisor = Supervisor(out)
     supervisor.install_signals()
+    warning = settings.insecure_links_warning()
+    if warning:
+        supervisor.say("run", warning, "WARN")
     seeded = _first_run(settings, supervisor)
     supervisor.start("worker", _argv(settings, "worker"))
     try:
@@ -42,6 +45,26 @@ def run(
         if seeded is not None:
             _next_steps(settings, supervisor)
     raise typer.Exit(code)
+
+
+# Addresses that name no host a reader could reach: links keep saying localhost.
+_NOT_A_NAME = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::", "")
+
+
+def _with_host(settings, host: str):
+    """With PRESSBOT_BASE_URL unset, links follow where the web app is served: the port
+    (bot.config) and, given `--host` with a reachable address, that host. The children
+    (web, worker, beat) read the same base URL from their environment."""
+    if not settings.base_url_derived or host in _NOT_A_NAME:
+        return settings
+    import os
+
+    from bot.config import reset_settings_cache
+
+    shown = f"[{host}]" if ":" in host else host
+    os.environ["PRESSBOT_BASE_URL"] = f"http://{shown}:{settings.port}"
+    reset_settings_cache()
+    return settings_with_schema()
 
 
 def _argv(settings, program: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli.common import app, err, fail, out, settings_with_schema
 from bot.errors import BadInput, PressbotError
@@ -163,9 +164,10 @@ def share_list(
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("id", "article", "account", "state", "scheduled", "tries", "remote / error")
+    table = Table("id", "article", "title", "account", "state", "scheduled", "tries",
+                  "remote / error")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["article_id"]), r["account"], r["state"],
+        table.add_row(str(r["id"]), str(r["article_id"]), Text(r["title"]), r["account"], r["state"],
                       r["scheduled_at"][:16].replace("T", " "), str(r["attempts"]),
                       r["last_error"] or r["remote_url"] or r["remote_id"] or "")
     out.print(table)

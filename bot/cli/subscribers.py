@@ -199,6 +199,37 @@ def subscribers_export(
     err.print(f"{text.count(chr(10)) - 1} subscribers written to {out_file}", highlight=False)
 
 
+@subscribers_app.command("list")
+def subscribers_list(
+    list_name: Optional[str] = typer.Option(None, "--list", help="Only this list's subscribers."),
+    status: Optional[str] = typer.Option(None, help="pending, confirmed, unsubscribed, bounced "
+                                                    "or complained."),
+    search: str = typer.Option("", help="Part of the address or name."),
+    limit: int = typer.Option(100, min=1, help="Most rows shown, oldest first."),
+    offset: int = typer.Option(0, min=0, help="Rows to skip (the next page)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Subscribers with their status and lists (`subscribers export` for a whole list)."""
+    from bot.services.subscriber_search import find_subscribers
+
+    statuses = ("pending", "confirmed", "unsubscribed", "bounced", "complained")
+    if status is not None and status not in statuses:
+        fail(f"--status: {status!r} is not one of {', '.join(statuses)}")
+    try:
+        rows = find_subscribers(settings_with_schema(), text=search, list_name=list_name,
+                                status=status, limit=limit, offset=offset)
+    except BadInput as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "email", "name", "status", "lists", "since")
+    for r in rows:
+        table.add_row(str(r["id"]), r["email"] or "(erased)", r["name"] or "", r["status"],
+                      ", ".join(r["lists"]), (r["confirmed_at"] or r["created_at"] or "")[:16].replace("T", " "))
+    out.print(table)
+
+
 @subscribers_app.command("show")
 def subscribers_show(email: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Everything held about one address (the data export a subscriber may ask for)."""

@@ -238,7 +238,8 @@ def list_shares(settings: Settings, *, due: bool = False, failed: bool = False,
                 now: datetime | None = None, state: str | None = None, account: str | None = None,
                 article_id: int | None = None, limit: int | None = None,
                 offset: int = 0) -> list[dict]:
-    query = (select(SharePost, SocialAccount).join(SocialAccount)
+    query = (select(SharePost, SocialAccount, Article.title).join(SocialAccount)
+             .join(Article, Article.id == SharePost.article_id)
              .order_by(SharePost.scheduled_at, SharePost.id))
     if due:
         query = query.where(_due_clause(now or utcnow()))
@@ -255,7 +256,8 @@ def list_shares(settings: Settings, *, due: bool = False, failed: bool = False,
     if offset:
         query = query.offset(offset)
     with session_scope(settings.effective_database_url) as session:
-        return [_post_dict(p, a) for p, a in session.execute(query)]
+        # With the article's title: a list of posts is read by what they share.
+        return [_post_dict(p, a) | {"title": title} for p, a, title in session.execute(query)]
 
 
 def get_share(settings: Settings, post_id: int) -> dict | None:

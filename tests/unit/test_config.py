@@ -44,3 +44,22 @@ def test_secret_key_is_generated_once_and_kept_private(tmp_path):
     mode = (tmp_path / "data" / "secret_key").stat().st_mode
     assert not mode & (stat.S_IRGRP | stat.S_IROTH)
     assert Settings(home=tmp_path / "x", secret_key="given").effective_secret_key() == "given"
+
+
+def test_links_follow_the_port_while_no_base_url_is_set(monkeypatch):
+    monkeypatch.delenv("PRESSBOT_BASE_URL", raising=False)
+    monkeypatch.setenv("PRESSBOT_PORT", "8123")
+    derived = Settings()
+    assert derived.base_url == "http://localhost:8123" and derived.base_url_derived
+    monkeypatch.setenv("PRESSBOT_BASE_URL", "https://news.example.org")
+    chosen = Settings()
+    assert chosen.base_url == "https://news.example.org" and not chosen.base_url_derived
+
+
+def test_real_mail_with_links_that_are_not_https_is_warned_about():
+    plain = Settings(base_url="http://news.example.org", smtp_url="smtp://mail.example.org:587")
+    assert "one-click unsubscribe" in plain.insecure_links_warning()
+    assert "http://news.example.org" in plain.insecure_links_warning()
+    assert Settings(base_url="https://news.example.org",
+                    smtp_url="smtp://mail.example.org:587").insecure_links_warning() is None
+    assert Settings(base_url="http://localhost:8000").insecure_links_warning() is None  # outbox
