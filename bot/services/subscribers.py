@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import resources
@@ -280,11 +281,30 @@ def _mark_confirmed(subscriber: Subscriber) -> None:
     subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
 
 
+def claim_confirmation(settings: Settings, subscriber_id: int, *, now: datetime | None = None) -> bool:
+    """Whether a round of confirmation emails may go to this address now: at most one per
+    PRESSBOT_CONFIRM_RESEND_HOURS, however often a form is posted for it. Claimed in one
+    UPDATE, so two concurrent posts cannot both win."""
+    now = now or utcnow()
+    since = now - timedelta(hours=settings.confirm_resend_hours)
+    with session_scope(settings.effective_database_url) as session:
+        claimed = session.execute(
+            update(Subscriber).where(Subscriber.id == subscriber_id,
+                                     or_(Subscriber.confirmation_sent_at.is_(None),
+                                         Subscriber.confirmation_sent_at <= since))
+            .values(confirmation_sent_at=now))
+        return claimed.rowcount == 1
+
+
 def send_confirmation(settings: Settings, subscriber_id: int, list_id: int) -> str:
     """Render the confirmation email in the subscriber's language and send it through the
     configured transport (SMTP, or the outbox). Returns the transport's reply; transport
     errors (bot.mail.transport) propagate. Imported here, not at module level, so the
-    subscriber pages do not load Jinja, premailer and dkimpy until a message is sent."""
+    subscriber pages do not load Jinja, premailer and dkimpy until a message is sent.
+
+    The name typed into the form is in neither the greeting nor the To: header: until the
+    address's owner confirms, it is a stranger's text, and a confirmation email must not
+    carry a stranger's message to someone's inbox."""
     from bot.mail.transport import build_transport
     from bot.newsletter.mime import DkimKey, Recipient, prepare
     from bot.newsletter.render import ListInfo, SiteInfo, render_confirmation
@@ -292,12 +312,12 @@ def send_confirmation(settings: Settings, subscriber_id: int, list_id: int) -> s
     request = confirmation_request(settings, subscriber_id, list_id)
     info = ListInfo(name=request.list_name, title=request.list_title, language=request.language,
                     from_name=request.from_name, from_email=request.from_email, reply_to=request.reply_to)
-    rendered = render_confirmation(info, SiteInfo.from_settings(settings), request.confirm_url, request.name)
+    rendered = render_confirmation(info, SiteInfo.from_settings(settings), request.confirm_url, None)
     domain = request.from_email.rpartition("@")[2]
     # Not derived from the ids like a digest's: asking again is a new message, not a retry.
     mid = f"<c{subscriber_id}.{list_id}.{secrets.token_hex(6)}@{domain}>"
     message = prepare(rendered, from_addr=(request.from_name, request.from_email), reply_to=request.reply_to,
-                      dkim=DkimKey.from_settings(settings)).build(Recipient(request.email, request.name, mid))
+                      dkim=DkimKey.from_settings(settings)).build(Recipient(request.email, None, mid))
     with build_transport(settings) as transport:
         return transport.send(request.from_email, request.email, message)
 

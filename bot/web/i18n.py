@@ -51,6 +51,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         # confirm
         "confirmed_title": "Subscription confirmed",
         "confirmed_body": "Thank you! You are subscribed to {lists}.",
+        "confirm_title": "Confirm your subscription",
+        "confirm_question": "Do you want to receive {lists}?",
+        "confirm_button": "Yes, subscribe me",
+        "confirm_why_click": "We ask for this click so that a program checking your email "
+                             "cannot subscribe you by following the link.",
         "confirm_refused_title": "This sign-up cannot be confirmed",
         "confirm_refused_body": "This address has unsubscribed or cannot receive our emails, "
                                 "or the sign-up was withdrawn. Nothing was changed.",
@@ -141,6 +146,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "schedule_none": "Quand il y a du nouveau",
         "confirmed_title": "Abonnement confirmé",
         "confirmed_body": "Merci ! Vous êtes abonné·e à {lists}.",
+        "confirm_title": "Confirmez votre abonnement",
+        "confirm_question": "Voulez-vous recevoir {lists} ?",
+        "confirm_button": "Oui, je m’abonne",
+        "confirm_why_click": "Nous demandons ce clic pour qu’un logiciel qui analyse vos "
+                             "e-mails ne puisse pas vous abonner en suivant le lien.",
         "confirm_refused_title": "Cette inscription ne peut pas être confirmée",
         "confirm_refused_body": "Cette adresse s’est désabonnée ou ne peut pas recevoir nos "
                                 "e-mails, ou l’inscription a été retirée. Rien n’a été modifié.",
@@ -229,6 +239,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "schedule_none": "عند وجود جديد",
         "confirmed_title": "تم تأكيد الاشتراك",
         "confirmed_body": "شكرًا لك! أنت الآن مشترك في {lists}.",
+        "confirm_title": "أكّد اشتراكك",
+        "confirm_question": "هل تريد تلقي {lists}؟",
+        "confirm_button": "نعم، اشترك",
+        "confirm_why_click": "نطلب منك هذه النقرة حتى لا يتمكن برنامج يفحص بريدك "
+                             "من اشتراكك باتباع الرابط.",
         "confirm_refused_title": "لا يمكن تأكيد هذا الاشتراك",
         "confirm_refused_body": "ألغى هذا العنوان اشتراكه أو لا يمكنه تلقي رسائلنا، "
                                 "أو سُحب طلب الاشتراك. لم يتغير شيء.",

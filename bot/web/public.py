@@ -11,7 +11,8 @@ whoever holds the link, which came by email to the address itself.
 
 CSRF: the subscribe and preferences forms carry the session's token (`verify_csrf` on
 those routes only). The unsubscribe POST does not: mail clients send it with neither
-cookies nor token (RFC 8058), and the signed token in the URL is the authority."""
+cookies nor token (RFC 8058), and the signed token in the URL is the authority; the same
+holds for the confirm POST. Both links' GET only asks for the click (link scanners)."""
 
 from __future__ import annotations
 
@@ -166,13 +167,16 @@ def subscribe_submit(request: Request, background: BackgroundTasks, email: str =
     if not chosen:
         return _subscribe_page(request, t, available, error=t("error_lists"), focus="lists", **redo)
     wanted_language = language if language in LANGUAGES else None
-    for list_name in chosen:
-        confirmation = subscribers.subscribe(
-            settings, email, list_name, name=name.strip()[:200] or None, language=wanted_language,
-            method="web", origin=_client(request))
-        # None: already on the list, or the address left or is suppressed. Nothing is
-        # sent, and the answer below is the same.
-        if confirmation is not None:
+    confirmations = [subscribers.subscribe(
+        settings, email, list_name, name=name.strip()[:200] or None, language=wanted_language,
+        method="web", origin=_client(request)) for list_name in chosen]
+    # None: already on the list, or the address left or is suppressed. Nothing is sent,
+    # and the answer below is the same.
+    confirmations = [c for c in confirmations if c is not None]
+    # One round of confirmation emails per address per PRESSBOT_CONFIRM_RESEND_HOURS: the
+    # form cannot be used to fill a stranger's inbox. The answer is the same either way.
+    if confirmations and subscribers.claim_confirmation(settings, confirmations[0].subscriber_id):
+        for confirmation in confirmations:
             background.add_task(_send_confirmation, settings, confirmation.subscriber_id,
                                 confirmation.list_id)
     return _check_inbox_redirect(t)
@@ -184,7 +188,7 @@ def _check_inbox_redirect(t: Translator) -> RedirectResponse:
 
 def _send_confirmation(settings, subscriber_id: int, list_id: int) -> None:
     """After the answer has gone: a failure is logged, the sign-up stays pending, and the
-    reader can fill in the form again (which sends a new link)."""
+    reader can fill in the form again (which sends a new link once the resend window is over)."""
     try:
         subscribers.send_confirmation(settings, subscriber_id, list_id)
     except PressbotError as exc:
@@ -207,7 +211,22 @@ def _preferences_link(request: Request, subscriber_id: int, list_id: int | None,
 
 
 @router.get("/confirm/{token}")
+def confirm_landing(request: Request, token: str):
+    """Link scanners follow GETs: this page only asks for the click, as unsubscribe does."""
+    try:
+        details = subscribers.link_details(settings_of(request), "confirm", token)
+    except BadToken:
+        return _bad_link(request, "confirm")
+    t = negotiate(request, details["language"])
+    return _page(request, "confirm.html", t, {
+        "question": t("confirm_question", lists=_titles(details["lists"])),
+        "action": f"/confirm/{token}?lang={t.lang}"})
+
+
+@router.post("/confirm/{token}")
 def confirm(request: Request, token: str):
+    """The reader's click. No CSRF token: the signed token in the URL is the authority (a
+    forged post could only confirm what the address's owner was sent a link for)."""
     settings = settings_of(request)
     try:
         outcome = subscribers.confirm(settings, token, method="web", origin=_client(request))

@@ -75,6 +75,8 @@ def test_subscribe_confirm_change_preferences_and_unsubscribe(sqlite_settings, p
             assert smtp.messages[0].rcpt_tos == (ADDRESS,)
             link = re.search(r"(http://\S+/confirm/\S+)", confirmation.get_body(("plain",)).get_content()).group(1)
             page.goto(link)
+            assert reader(settings)["status"] == "pending"   # the link's page asks for a click
+            page.get_by_role("button", name="Yes, subscribe me").click()
             expect(page.get_by_role("heading", name="Subscription confirmed")).to_be_visible()
             assert reader(settings)["status"] == "confirmed"
             assert reader(settings)["lists"]["morning"] == (True, [])

@@ -142,7 +142,10 @@ def test_subscribing_sends_a_confirmation_over_smtp_whose_link_confirms(settings
     assert link.startswith(f"{settings.base_url}/confirm/")
     assert person(settings, "Reader@example.org") == ("pending", {"morning": False, "weekly": False})
 
-    page = c.get(path_of(link))
+    landing = c.get(path_of(link))   # a link scanner's GET confirms nothing
+    assert landing.status_code == 200 and "Oui, je m’abonne" in landing.text
+    assert person(settings, "Reader@example.org") == ("pending", {"morning": False, "weekly": False})
+    page = c.post(path_of(link))
     assert page.status_code == 200
     assert "Abonnement confirmé" in page.text   # the subscriber chose French
     assert person(settings, "Reader@example.org") == ("confirmed", {"morning": True, "weekly": False})
