@@ -24,6 +24,7 @@ class ArticleDraft:
     summary: str = ""
     body_html: str = ""
     image: str | None = None
+    image_alt: str | None = None   # the image's own description (alt text or caption)
     author: str | None = None
     language: str | None = None
     categories: tuple[str, ...] = ()

@@ -97,6 +97,7 @@ def _draft(post: object, site: str) -> ArticleDraft:
         summary=summarize(_excerpt(_rendered(post.get("excerpt"))), body),
         body_html=body,
         image=_featured_image(embedded),
+        image_alt=_featured_image_alt(embedded),
         author=_author(embedded),
         language=None,
         categories=_categories(embedded),
@@ -154,6 +155,17 @@ def _featured_image(embedded: dict) -> str | None:
         # A private attachment embeds as an error object ({"code": "rest_forbidden", ...}).
         if isinstance(media, dict) and isinstance(media.get("source_url"), str):
             return media["source_url"] if canonical_url(media["source_url"]) else None
+    return None
+
+
+def _featured_image_alt(embedded: dict) -> str | None:
+    """The media library's alt text, else its caption (rendered HTML): the digest's lead
+    image needs the picture's own description, not the headline."""
+    for media in _list(embedded.get("wp:featuredmedia"))[:1]:
+        if isinstance(media, dict):
+            alt = media.get("alt_text")
+            text = alt if isinstance(alt, str) and alt.strip() else _rendered(media.get("caption"))
+            return " ".join(plain_text(text).split()) or None
     return None
 
 

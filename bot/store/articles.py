@@ -150,7 +150,7 @@ def _new_article(source: Source, draft: ArticleDraft, digest: str, now: datetime
     return Article(
         source_id=source.id, guid=draft.guid, url=draft.url, title=draft.title,
         summary=draft.summary, body_html=draft.body_html, image=draft.image,
-        author=draft.author, language=draft.language, categories=list(draft.categories),
+        image_alt=draft.image_alt, author=draft.author, language=draft.language, categories=list(draft.categories),
         published_at=draft.published, published_known=draft.published_known,
         updated_at=draft.updated, content_hash=digest,
         revision=0, first_seen_at=now,
@@ -173,6 +173,7 @@ def _update(article: Article, source: Source, draft: ArticleDraft, digest: str,
     article.title = draft.title
     article.body_html = draft.body_html
     article.image = draft.image
+    article.image_alt = draft.image_alt
     for name, value in fresh.items():
         setattr(article, name, value)
     article.content_hash = digest

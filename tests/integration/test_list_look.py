@@ -86,6 +86,7 @@ def _articles(settings):
         body = "<p>" + "word " * 700 + "</p>"
         drafts = [ArticleDraft(title=f"Story in {lang}", url=f"https://news.example.org/{lang}",
                                guid=lang, summary="Summary.", body_html=body, author="Jane Okafor",
+                               image="https://img.example.org/a.jpg", image_alt="A quay at dawn",
                                published=seen, language=lang)
                   for lang in ("en", "fr-CA", "ar", None)]
         store_drafts(s, source, drafts, now=seen)
@@ -104,3 +105,4 @@ def test_a_list_takes_only_articles_in_its_languages_with_author_and_word_count(
     assert len(content["everything"]["articles"]) == 4
     article = content["bilingual"]["articles"][0]
     assert article["author"] == "Jane Okafor" and article["words"] == 700
+    assert article["image_alt"] == "A quay at dawn"           # stored, and frozen in the edition

@@ -61,7 +61,7 @@ ARTICLES = {
            "Politique", author="Claire Dubois", image="ferry", words=980,
            alt="Un ferry électrique amarré au port à l’aube"),
         _a(12, "fr", "La bibliothèque municipale ouvrira jusqu’à minuit pendant toute la période "
-                     "des examens, à la demande de plus de 3 000 étudiants",
+                     "des examens, à la demande de plus de 3\u202f000 étudiants",
            "La salle de lecture reste ouverte en semaine à partir du 6 mai.", "Ville",
            author="Marc Lefèvre", image="library", alt="Des étudiants à de longues tables"),
         _a(13, "fr", "La ligne 4 du tram fermée trois semaines en août",

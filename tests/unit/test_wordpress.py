@@ -76,6 +76,7 @@ def test_full_post_from_real_shaped_output():
     assert ferry.guid == "https://news.example.org/?p=4812"
     assert ferry.author == "Maya Lindqvist"
     assert ferry.image == "https://news.example.org/wp-content/uploads/2024/05/ferry.jpg"
+    assert ferry.image_alt == "The new ferry at the quay"   # the media's alt text (issue 13)
     # categories first, then tags; "Uncategorized" dropped; tag names decoded once
     assert ferry.categories == ("Transport", "Ferries", "Arts & Culture")
     assert ferry.published == utc(2024, 5, 14, 8, 15)       # date_gmt, not local date
@@ -102,6 +103,7 @@ def test_auto_excerpt_tail_and_error_objects_in_embeds():
     assert "[" not in export.summary
     assert export.author is None                  # embedded author is an error object
     assert export.image is None                   # featured media is rest_forbidden
+    assert export.image_alt is None
     assert export.categories == ("Économie",)
     # guid.rendered went through esc_url: decoded once it matches the RSS <guid>
     assert export.guid == "https://news.example.org/?post_type=post&p=4807"
@@ -203,3 +205,11 @@ def test_an_unexpected_shape_rejects_only_that_post():
     assert result.drafts[0].categories == () and result.drafts[0].author is None
     assert result.drafts[1].title == "Plain string title"
     assert result.drafts[1].guid == f"{SITE}#post-2"
+
+
+def test_a_featured_image_without_alt_text_is_described_by_its_caption():
+    from bot.ingest.wordpress import _featured_image_alt
+
+    media = {"wp:featuredmedia": [{"alt_text": "", "caption": {"rendered": "<p>The <em>Gull</em> at the quay.</p>\n"}}]}
+    assert _featured_image_alt(media) == "The Gull at the quay."
+    assert _featured_image_alt({"wp:featuredmedia": [{"alt_text": " ", "caption": {}}]}) is None
