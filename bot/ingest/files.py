@@ -26,7 +26,7 @@ from bot.domain.articles import (
     ArticleDraft, canonical_url, clean_categories, clean_title, is_http_url, summarize, to_utc,
 )
 from bot.errors import BadInput
-from bot.ingest.htmlmeta import extract_meta, language_code, parse_iso_date
+from bot.ingest.htmlmeta import extract_meta, find_page_date, language_code, parse_iso_date
 from bot.ingest.sanitize import sanitize_html
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -135,7 +135,9 @@ def parse_html_article(text: str, where: str) -> ArticleDraft:
         author=meta.author,
         language=meta.language,
         categories=clean_categories([c for c in (meta.section, *meta.tags) if c]),
-        published=meta.published,
+        # No date in the page's metadata: htmldate reads it from the URL, the markup and
+        # the text ("2022-5-5"); still none, and finalize_draft marks the date unknown.
+        published=meta.published or find_page_date(text, url),
         updated=meta.modified,
     )
 
@@ -157,7 +159,8 @@ def _main_content(text: str, url: str | None, title: str) -> str:
     body = root.find("body") if root.tag == "html" else None
     body = root if body is None else body
     blocks = list(body)
-    if blocks and blocks[0].tag in ("h1", "h2") and _fold(blocks[0].text_content()) == _fold(title):
+    # Extractors often keep the headline as the body's first line, in a heading or not.
+    if blocks and blocks[0].tag in _HEADLINE_TAGS and _fold(blocks[0].text_content()) == _fold(title):
         blocks = blocks[1:]
     for i, block in enumerate(blocks):
         if _fold(block.text_content()) in BOILERPLATE_MARKERS:
@@ -166,6 +169,9 @@ def _main_content(text: str, url: str | None, title: str) -> str:
     kept = htmllib.escape(body.text or "", quote=False)
     kept += "".join(lxml.html.tostring(b, encoding="unicode") for b in blocks)
     return sanitize_html(kept, url)
+
+
+_HEADLINE_TAGS = frozenset({"h1", "h2", "h3", "p", "div", "strong", "b"})
 
 
 def _fold(text: str | None) -> str:

@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.ingest.htmlmeta import PageMeta, extract_meta, language_code, parse_date, parse_iso_date
+from bot.ingest.htmlmeta import (
+    PageMeta, extract_meta, find_page_date, language_code, parse_date, parse_iso_date,
+)
 
 UTC = timezone.utc
 
@@ -184,3 +186,43 @@ def test_parse_iso_date_refuses_rfc_2822():
 ])
 def test_language_code(tag, code):
     assert language_code(tag) == code
+
+
+# -- Issue 10: site names, and dates outside article metadata ------------------------------
+
+
+@pytest.mark.parametrize(("head", "title"), [
+    ('<meta property="og:site_name" content="The Gazette"><title>Ferry back | The Gazette</title>',
+     "Ferry back"),
+    ('<meta property="og:site_name" content="The Gazette"><title>The Gazette - Ferry back</title>',
+     "Ferry back"),
+    ('<meta property="og:site_name" content="Other"><title>Ferry back | The Gazette</title>',
+     "Ferry back | The Gazette"),                 # not the site's name: kept
+    ('<meta property="og:site_name" content="The Gazette"><title>The Gazette</title>',
+     "The Gazette"),                              # only the site name: kept
+    ('<title>Ferry back | News - Gazette</title></head><body><h1>Ferry back</h1>',
+     "Ferry back"),                               # no site name, but the page's headline
+])
+def test_page_titles_lose_the_site_name(head, title):
+    assert extract_meta(f"<html><head>{head}</head><body></body></html>").title == title
+
+
+@pytest.mark.parametrize("head", [
+    '<meta name="date" content="2022-05-05">',
+    '<meta name="DC.date" content="2022-05-05">',
+    '<meta name="dcterms.created" content="2022-05-05">',
+    '<script type="application/ld+json">{"@type": "WebPage", "datePublished": "2022-05-05"}'
+    '</script>',
+])
+def test_dates_in_dublin_core_meta_and_webpage_json_ld(head):
+    page = f"<html><head><title>t</title>{head}</head><body><p>x</p></body></html>"
+    assert extract_meta(page).published == datetime(2022, 5, 5, tzinfo=UTC)
+
+
+def test_htmldate_finds_a_date_written_in_the_text():
+    page = ("<html><head><title>Harbour news</title></head><body><article><h1>Harbour news</h1>"
+            "<p class='byline'>Published 2022-5-5 by the desk</p><p>Story.</p></article>"
+            "</body></html>")
+    assert extract_meta(page).published is None
+    assert find_page_date(page) == datetime(2022, 5, 5, tzinfo=UTC)
+    assert find_page_date("<html><body><p>No date here.</p></body></html>") is None
