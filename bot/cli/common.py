@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+from types import ModuleType
 
 import typer
 from rich.console import Console
 
 from bot import __version__
-from bot.config import get_settings
-from bot.store import db
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="pressbot: a newsroom's publishing bot.")
 
@@ -51,7 +51,36 @@ def main_callback(
     """pressbot notices new articles, emails digests and posts share snippets."""
 
 
+def lazy_module(name: str) -> ModuleType:
+    """`name`, imported on first use (importlib's LazyLoader). `pressbot --help` and
+    `--version` must start fast (bench/cli_startup.py): settings, the database and the
+    services (SQLAlchemy, Alembic, premailer, Celery…) load only in the command that uses
+    them. A command module writes `digests = lazy_module("bot.services.digests")` where it
+    would write `from bot.services import digests`."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+    return module
+
+
+def get_settings():
+    from bot.config import get_settings as settings
+
+    return settings()
+
+
 def settings_with_schema():
+    from bot.store import db
+
     settings = get_settings()
     try:
         db.ensure_schema(settings.effective_database_url)

@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from bot.cli.common import PROGRESS_THRESHOLD, app, err, fail, out, settings_with_schema
-from bot.config import get_settings
+from bot.cli.common import PROGRESS_THRESHOLD, app, err, fail, get_settings, out, settings_with_schema
 from bot.errors import BadInput
-from bot.services.reports import IngestReport
-from bot.store import db
+
+if TYPE_CHECKING:
+    from bot.services.reports import IngestReport
 
 sources_app = typer.Typer(no_args_is_help=True, help="Feeds, sites and folders pressbot reads.")
 articles_app = typer.Typer(no_args_is_help=True, help="Articles pressbot has ingested.")
@@ -40,6 +39,8 @@ def ingest(
     from bot.services import ingest as ingest_service
     settings = settings_with_schema()
     if len(sources) > PROGRESS_THRESHOLD and not as_json:
+        from rich.progress import Progress   # 0.1 s to import: only when shown
+
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Ingesting", total=len(sources))
             report = ingest_service.ingest_targets(settings, sources,
@@ -180,6 +181,8 @@ def articles_show(article_id: int, as_json: bool = typer.Option(False, "--json")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
+    from bot.store import db
+
     url = get_settings().effective_database_url
     db.upgrade(url)
     out.print(f"database at revision {db.current_revision(db.get_engine(url))}")

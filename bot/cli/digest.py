@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from bot.cli.common import app, err, fail, out, settings_with_schema
+from bot.cli.common import app, err, fail, lazy_module, out, settings_with_schema
 from bot.errors import BadInput, PressbotError
-from bot.services import digests, previews
-from bot.store.mailing import EditionStatus
-from bot.store.models import utcnow
+
+# Loaded when a command first uses them, not by `pressbot --help` (bot/cli/common.py).
+digests = lazy_module("bot.services.digests")
+previews = lazy_module("bot.services.previews")
+mailing = lazy_module("bot.store.mailing")
+models = lazy_module("bot.store.models")
 
 digest_app = typer.Typer(no_args_is_help=True, help="Email digests: render, preview, send.")
 deliveries_app = typer.Typer(no_args_is_help=True, help="Deliveries of digests to subscribers.")
@@ -70,9 +72,11 @@ def digest_preview(
 
 
 def _send_one(settings, edition_id: int, lease: timedelta | None) -> digests.BatchReport:
-    if digests.edition_info(settings, edition_id)["status"] == EditionStatus.PENDING:
+    if digests.edition_info(settings, edition_id)["status"] == mailing.EditionStatus.PENDING:
         digests.create_deliveries(settings, edition_id)
     total = digests.due_count(settings, edition_id)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(TextColumn(f"edition {edition_id}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
                   disable=total == 0) as progress:
@@ -101,16 +105,16 @@ def digest_send(
     try:
         for edition_id in digests.unfinished_editions(settings, list_name):
             _send_one(settings, edition_id, lease_td)
-        now = utcnow()
+        now = models.utcnow()
         edition_id = digests.build_edition(settings, list_name, now=now,
                                            scheduled_for=now.replace(second=0, microsecond=0))
         if edition_id is None:
             out.print(f"{list_name}: nothing new since the last edition (skipped)", highlight=False)
             return
         info = digests.edition_info(settings, edition_id)
-        if info["status"] == EditionStatus.FAILED:
+        if info["status"] == mailing.EditionStatus.FAILED:
             fail(f"edition {edition_id} failed: {info['error']}", 1)
-        if info["status"] in (EditionStatus.PENDING, EditionStatus.SENDING):
+        if info["status"] in (mailing.EditionStatus.PENDING, mailing.EditionStatus.SENDING):
             report = _send_one(settings, edition_id, lease_td)
             if report.error:
                 fail(report.error, 1)

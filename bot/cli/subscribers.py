@@ -11,10 +11,13 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from bot.cli.common import app, err, fail, out, settings_with_schema
+from bot.cli.common import app, err, fail, lazy_module, out, settings_with_schema
 from bot.errors import BadInput, PressbotError
-from bot.services import bounces as bounce_service
-from bot.services import subscriber_data, subscribers
+
+# Loaded when a command first uses them, not by `pressbot --help` (bot/cli/common.py).
+bounce_service = lazy_module("bot.services.bounces")
+subscriber_data = lazy_module("bot.services.subscriber_data")
+subscribers = lazy_module("bot.services.subscribers")
 
 lists_app = typer.Typer(no_args_is_help=True, help="Newsletters: sender, schedule, filter.")
 subscribers_app = typer.Typer(no_args_is_help=True, help="Subscribers: add, import, export, show, remove.")
