@@ -27,6 +27,7 @@ from bot.domain.articles import (
 )
 from bot.errors import BadInput
 from bot.ingest.htmlmeta import extract_meta, find_page_date, language_code, parse_iso_date
+from bot.ingest.localfiles import DEFAULT_MAX_BYTES, read_regular_file
 from bot.ingest.sanitize import sanitize_html
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -55,17 +56,14 @@ def iter_article_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def parse_article_file(path: Path) -> ArticleDraft:
-    """One article from one file, by its suffix."""
+def parse_article_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ArticleDraft:
+    """One article from one file, by its suffix: a regular file of at most `max_bytes`."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise BadInput(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
                        f"expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    data = read_regular_file(path, max_bytes)
     text = decode_bytes(data, html=suffix in HTML_SUFFIXES)
     where = str(path)
     if suffix in HTML_SUFFIXES:

@@ -21,6 +21,7 @@ from bot.errors import BadInput, PressbotError, TransientError
 from bot.ingest import feeds, files, wordpress
 from bot.ingest.discover import choose_feed, discover_feeds
 from bot.ingest.fetch import FetchOptions, fetch, make_client
+from bot.ingest.localfiles import FileAccess
 from bot.ingest.normalize import finalize_draft
 from bot.net.policy import OutboundRefused
 from bot.services import outages
@@ -79,11 +80,19 @@ def _file_path(url: str) -> Path:
     return Path(url2pathname(urlsplit(url).path))
 
 
+def _local_file_access(source: Source, files_access: FileAccess | None) -> FileAccess:
+    """How this source's files may be read; the dashboard's test fetch (None) reads none."""
+    if files_access is None or not source.url.startswith("file:"):
+        raise BadInput(f"{source.url}: files sources are read on the server only, by "
+                       "`pressbot ingest PATH`; the dashboard does not read server files")
+    return files_access
+
+
 def _collect_feed(source: Source, client: httpx.Client, options: FetchOptions,
-                  report: SourceReport) -> ParseResult | None:
+                  report: SourceReport, files_access: FileAccess | None) -> ParseResult | None:
     """Parse the feed, or return None when the server says nothing changed (304)."""
     if source.url.startswith("file:"):
-        content = _file_path(source.url).read_bytes()
+        content = _local_file_access(source, files_access).read(_file_path(source.url))
         return feeds.parse_feed(content, source.url)
     got = fetch(client, source.url, options, etag=source.etag, last_modified=source.last_modified)
     if got.not_modified:
@@ -145,13 +154,17 @@ def _collect_wordpress(source: Source, client: httpx.Client, options: FetchOptio
     return merged
 
 
-def _collect_files(source: Source, report: SourceReport) -> ParseResult:
+def _collect_files(source: Source, report: SourceReport,
+                   files_access: FileAccess | None) -> ParseResult:
+    access = _local_file_access(source, files_access)
     path = _file_path(source.url)
+    access.check(path)
     paths = files.iter_article_files(path) if path.is_dir() else [path]
     result = ParseResult()
     for file in paths:
         try:
-            draft = files.parse_article_file(file)
+            access.check(file)  # a link inside the folder may point out of it
+            draft = files.parse_article_file(file, access.max_bytes)
         except BadInput as exc:
             result.rejected.append(Rejection(str(file), str(exc)))
             continue
@@ -164,9 +177,12 @@ def _collect_files(source: Source, report: SourceReport) -> ParseResult:
 
 
 def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | None = None,
-                now: datetime | None = None, target: str | None = None) -> SourceReport:
+                now: datetime | None = None, target: str | None = None,
+                operator_named: bool = False) -> SourceReport:
     """Fetch one source and store what is new. Failures are recorded on the source (with
-    backoff) and in the report; they never raise, so one bad source never stops the rest."""
+    backoff) and in the report; they never raise, so one bad source never stops the rest.
+    A files source is read only under the files folder, unless `operator_named` (a path
+    given to `pressbot ingest` on the server)."""
     url = settings.effective_database_url
     now = now or utcnow()
     options = fetch_options(settings)
@@ -179,7 +195,9 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
             if source is None:
                 raise BadInput(f"no source with id {source_id}")
             report.target = target or source.url
-            result = _collect(source, client, options, report)
+            files_access = FileAccess(None if operator_named else settings.effective_files_root,
+                                      settings.file_max_bytes)
+            result = _collect(source, client, options, report, files_access)
             if result is None:
                 report.status = "not-modified"
             else:
@@ -210,13 +228,13 @@ def poll_source(settings: Settings, source_id: int, *, client: httpx.Client | No
 
 
 def _collect(source: Source, client: httpx.Client, options: FetchOptions,
-             report: SourceReport) -> ParseResult | None:
+             report: SourceReport, files_access: FileAccess | None) -> ParseResult | None:
     if source.kind == SourceKind.FEED:
-        return _collect_feed(source, client, options, report)
+        return _collect_feed(source, client, options, report, files_access)
     if source.kind == SourceKind.WORDPRESS:
         return _collect_wordpress(source, client, options, report)
     if source.kind == SourceKind.FILES:
-        return _collect_files(source, report)
+        return _collect_files(source, report, files_access)
     raise BadInput(f"source {source.id} ({source.kind}) is pushed to, not polled")
 
 
@@ -316,7 +334,8 @@ def ingest_targets(settings: Settings, targets: list[str],
                 report.sources.append(SourceReport(target=target, status="bad-input", error=str(exc)))
             else:
                 source_id, added = _find_or_add_source(settings, url, kind)
-                one = poll_source(settings, source_id, client=client, target=target)
+                one = poll_source(settings, source_id, client=client, target=target,
+                                  operator_named=True)
                 one = _settle_new_source(settings, one, added, client)
                 if kind == SourceKind.FILES and not Path(target).is_dir() and one.rejected:
                     one.status = "bad-input"  # the one file named could not be read
@@ -402,10 +421,21 @@ def list_sources(settings: Settings) -> list[dict]:
         ]
 
 
-def add_source(settings: Settings, target: str, kind: str | None = None) -> int:
+def add_source(settings: Settings, target: str, kind: str | None = None, *,
+               from_web: bool = False) -> int:
+    """A new source. From the web (`from_web`) only http(s) sources: a path typed there
+    must not make the server read its own files. From the CLI a files source must be under
+    the files folder (PRESSBOT_FILES_ROOT), since it is stored and read again later."""
+    if from_web and (not target.startswith(("http://", "https://")) or kind == SourceKind.FILES):
+        raise BadInput(f"{target}: only http(s) feed, site or WordPress URLs can be added here; "
+                       "files on the server are ingested with `pressbot ingest PATH` there")
     guessed, url = classify_target(target)
     if kind is not None and kind not in SourceKind.ALL:
         raise BadInput(f"unknown source kind {kind!r}; expected one of {', '.join(SourceKind.ALL)}")
+    if url.startswith("file:"):
+        FileAccess(settings.effective_files_root).check(_file_path(url))
+    elif kind == SourceKind.FILES:
+        raise BadInput(f"{target}: a files source is a file or folder on the server, not a URL")
     if kind == SourceKind.WORDPRESS:
         url = url.split("/wp-json", 1)[0]
     return get_or_add_source(settings, url, kind or guessed)
@@ -455,7 +485,8 @@ def trial_fetch(settings: Settings, source_id: int) -> FetchTrial:
     options = fetch_options(settings)
     try:
         with make_client(options) as client:
-            result = _collect(source, client, options, report) or ParseResult()
+            # files_access None: the dashboard never reads the server's files.
+            result = _collect(source, client, options, report, None) or ParseResult()
     except PressbotError as exc:
         trial.status = "bad-input" if isinstance(exc, BadInput) else "failed"
         trial.error = str(exc)

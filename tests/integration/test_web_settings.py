@@ -72,7 +72,9 @@ def test_add_and_remove_sources_with_the_cli_validation(settings):
     client = admin_client(settings)
     bad = post(client, "/admin/settings/sources", {"url": "ftp://news.example.org/feed", "kind": ""})
     assert bad.status_code == 422
-    assert "ftp://news.example.org/feed: no such file, folder or http(s) URL" in text_of(bad.text)
+    # The web adds network sources only (issue 11: no server paths from the dashboard).
+    assert ("ftp://news.example.org/feed: only http(s) feed, site or WordPress URLs can be added here"
+            in text_of(bad.text))
     assert 'value="ftp://news.example.org/feed"' in bad.text          # kept for correcting
     wrong_kind = post(client, "/admin/settings/sources", {"url": "https://a.example.org/", "kind": "gopher"})
     assert wrong_kind.status_code == 422 and "unknown source kind" in wrong_kind.text

@@ -20,7 +20,9 @@ from bot.web.templating import flash, render
 
 router = APIRouter(dependencies=[Depends(require_admin)])
 
-SOURCE_KINDS = (SourceKind.FEED, SourceKind.WORDPRESS, SourceKind.FILES)
+# No files sources from the web: a path typed here must not make the server read its own
+# files (issue 11); they are ingested with `pressbot ingest PATH` on the server.
+SOURCE_KINDS = (SourceKind.FEED, SourceKind.WORDPRESS)
 # Credential fields that are secrets: password inputs, never filled back in.
 PUBLIC_CREDENTIALS = {"api_base_url", "api_host", "base_url", "api_base", "handle", "chat_id"}
 LIST_FIELDS = ("name", "title", "from_name", "from_email", "reply_to", "language", "template",
@@ -65,7 +67,8 @@ def sources_page(request: Request):
 @router.post("/settings/sources")
 def add_source(request: Request, url: str = Form(""), kind: str = Form("")):
     try:
-        source_id = ingest.add_source(settings_of(request), url.strip(), kind or None)
+        source_id = ingest.add_source(settings_of(request), url.strip(), kind or None,
+                                      from_web=True)
     except BadInput as exc:
         return _sources_page(request, error=_readable(exc), form={"url": url, "kind": kind}, status_code=422)
     flash(request, f"Source {source_id} added: {url.strip()}. It is polled from now on.")
