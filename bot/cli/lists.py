@@ -30,7 +30,11 @@ def changes(current: dict, **given) -> dict:
         wanted["reply_to"] = None
     keys = ("title", "from_email", "from_name", "reply_to", "language", "template", "schedule",
             "timezone", "max_articles", "categories")
-    return {key: wanted.get(key, current[key]) for key in keys}
+    # Brand, languages, sections (bot.services.list_look): only the ones given are passed,
+    # so update_list leaves the others as they are; '' sets one back to its default.
+    look = ("logo_url", "brand_color", "footer_text", "copyright_holder", "languages", "sections")
+    return {**{key: wanted.get(key, current[key]) for key in keys},
+            **{key: wanted[key] for key in look if key in wanted}}
 
 
 @lists_app.command("set")
@@ -49,6 +53,15 @@ def lists_set(
     category: Optional[List[str]] = typer.Option(None, help="Only articles in this category; "
                                                             "repeat (replaces the current set)."),
     all_categories: bool = typer.Option(False, "--all-categories", help="Drop the category filter."),
+    only_language: Optional[List[str]] = typer.Option(
+        None, help="Only articles in this language; repeat (replaces the set; '' for all)."),
+    section: Optional[List[str]] = typer.Option(
+        None, help="Section headings in order; repeat (replaces them; '' groups by category)."),
+    logo_url: Optional[str] = typer.Option(None, help="Masthead image, https ('' for the site's)."),
+    brand_color: Optional[str] = typer.Option(None, help="Brand colour #rrggbb ('' for the site's)."),
+    footer: Optional[str] = typer.Option(None, help="Footer: publisher and postal address; \\n "
+                                                    "between lines ('' for the site's)."),
+    copyright_: Optional[str] = typer.Option(None, "--copyright", help="Copyright holder ('' for the site's)."),
     as_json: bool = typer.Option(False, "--json", help="Print the list's settings as JSON."),
 ) -> None:
     """Change a newsletter's settings; the others stay as they are. Editions already built
@@ -63,7 +76,10 @@ def lists_set(
         fields = changes(current, schedule=schedule, timezone=timezone_, from_email=from_email,
                          from_name=from_name, reply_to=reply_to, template=template,
                          max_articles=max_articles, title=title, language=language,
-                         categories=[] if all_categories else (category or None))
+                         categories=[] if all_categories else (category or None),
+                         languages=only_language, sections=section, logo_url=logo_url,
+                         brand_color=brand_color, copyright_holder=copyright_,
+                         footer_text=footer.replace("\\n", "\n") if footer is not None else None)
         row = subscribers.update_list(settings, name, **fields)
     except BadInput as exc:
         fail(str(exc))

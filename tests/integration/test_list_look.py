@@ -51,6 +51,13 @@ def test_lists_add_takes_brand_languages_and_sections(tmp_path):
         "footer_text": "Example News Ltd\n12 Harbour Street, Portsmouth",
         "copyright_holder": "Example News Ltd", "languages": ["en", "fr"],
         "sections": ["City", "Sport"]}
+    changed = run(home, "lists", "set", "morning", "--brand-color", "#123456", "--section", "",
+                  "--json")
+    assert changed.returncode == 0, changed.stderr
+    row = json.loads(changed.stdout)
+    assert (row["brand_color"], row["sections"], row["languages"], row["copyright_holder"]) == \
+        ("#123456", None, ["en", "fr"], "Example News Ltd")    # only what was given changed
+    assert run(home, "lists", "set", "morning", "--logo-url", "ftp://x").returncode == 2
     bare = run(home, "lists", "add", "evening", "--title", "E", "--from-email", "e@example.org",
                "--from-name", "E")
     assert bare.returncode == 0 and "no postal address" in bare.stderr
