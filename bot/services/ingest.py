@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf"})
 WEBHOOK_SOURCE_URL = "webhook:cms"
+# Where the articles of files read once by `pressbot ingest PATH` belong (never polled).
+ONE_OFF_SOURCE_URL = "ingest:files"
+ONE_OFF_TITLE = "files read once by `pressbot ingest`"
+# The built-in sources as `sources list` shows them, with their kinds.
+BUILT_IN_SOURCES = {WEBHOOK_SOURCE_URL: SourceKind.WEBHOOK, ONE_OFF_SOURCE_URL: SourceKind.FILES}
 
 
 def fetch_options(settings: Settings) -> FetchOptions:
@@ -239,8 +244,9 @@ def _collect(source: Source, client: httpx.Client, options: FetchOptions,
 
 
 def _schedulable(url: str) -> bool:
-    """Only sources on the network are polled by the scheduler; files are ingested on demand."""
-    return url.startswith(("http://", "https://"))
+    """Sources on the network and files sources (`sources add PATH`) are polled by the
+    scheduler; the built-in ones (webhook, one-off ingests) are not."""
+    return url.startswith(("http://", "https://", "file:"))
 
 
 def _mark_success(source: Source, now: datetime) -> None:
@@ -283,7 +289,10 @@ def due_source_ids(settings: Settings, now: datetime | None = None) -> list[int]
 
 def classify_target(target: str) -> tuple[str, str]:
     """(kind, source url) for what a user typed: a URL, a feed file, an article file or a
-    folder. Raises BadInput when it is none of those."""
+    folder, or a file: URL as `sources list` shows one. Raises BadInput when it is none of
+    those."""
+    if target.startswith("file:"):
+        target = str(_file_path(target))
     if target.startswith(("http://", "https://")):
         kind = SourceKind.WORDPRESS if "/wp-json" in target else SourceKind.FEED
         return kind, target.split("/wp-json", 1)[0] if kind == SourceKind.WORDPRESS else target
@@ -333,6 +342,14 @@ def ingest_targets(settings: Settings, targets: list[str],
             except BadInput as exc:
                 report.sources.append(SourceReport(target=target, status="bad-input", error=str(exc)))
             else:
+                if _one_off(settings, url):   # a local file or folder named once
+                    one = _ingest_once(settings, kind, url, target, client)
+                    if kind == SourceKind.FILES and not Path(target).is_dir() and one.rejected:
+                        one.status, one.error = "bad-input", one.rejected[0]["reason"]
+                    report.sources.append(one)
+                    if progress:
+                        progress(target)
+                    continue
                 source_id, added = _find_or_add_source(settings, url, kind)
                 one = poll_source(settings, source_id, client=client, target=target,
                                   operator_named=True)
@@ -370,6 +387,43 @@ def _forget_source(settings: Settings, source_id: int) -> None:
         if source is not None:
             session.delete(source)
         outages.mark_recovered(session, outages.source_key(source_id))
+
+
+def _one_off(settings: Settings, url: str) -> bool:
+    """A local file or folder named to `pressbot ingest` that is not a source already: it is
+    read once, not kept as a source the scheduler would never poll (`sources add` it to have
+    it read again on every poll)."""
+    if not url.startswith("file:"):
+        return False
+    with session_scope(settings.effective_database_url) as session:
+        return session.scalar(select(Source.id).where(Source.url == url)) is None
+
+
+def _ingest_once(settings: Settings, kind: str, url: str, target: str,
+                 client: httpx.Client) -> SourceReport:
+    """Read a local file or folder once; its articles belong to the one built-in source
+    ONE_OFF_SOURCE_URL (as pushed ones belong to WEBHOOK_SOURCE_URL). A failure is the
+    operator's to see in the report, not an outage of that source."""
+    source_id = get_or_add_source(settings, ONE_OFF_SOURCE_URL, SourceKind.FILES)
+    report = SourceReport(target=target, source_id=source_id)
+    now = utcnow()
+    try:
+        with session_scope(settings.effective_database_url) as session:
+            source = session.get(Source, source_id)
+            source.title = source.title or ONE_OFF_TITLE
+            reader = Source(kind=kind, url=url)   # what to read; never stored
+            result = _collect(reader, client, fetch_options(settings), report,
+                              FileAccess(None, settings.file_max_bytes))
+            store_result(session, source, result, report, now)
+            source.last_polled_at = source.last_success_at = now
+    except PressbotError as exc:
+        report.status = "bad-input" if isinstance(exc, BadInput) else "failed"
+        report.error = str(exc)
+        report.added, report.updated, report.unchanged = [], [], []
+    except OSError as exc:
+        report.status, report.error = "bad-input", f"{target}: {exc.strerror or exc}"
+        report.added, report.updated, report.unchanged = [], [], []
+    return report
 
 
 def ingest_pushed_article(settings: Settings, data: object) -> tuple[str, ItemRef]:
@@ -429,6 +483,8 @@ def add_source(settings: Settings, target: str, kind: str | None = None, *,
     if from_web and (not target.startswith(("http://", "https://")) or kind == SourceKind.FILES):
         raise BadInput(f"{target}: only http(s) feed, site or WordPress URLs can be added here; "
                        "files on the server are ingested with `pressbot ingest PATH` there")
+    if target in BUILT_IN_SOURCES:   # as `sources list` shows them: found, or made now
+        return get_or_add_source(settings, target, BUILT_IN_SOURCES[target])
     guessed, url = classify_target(target)
     if kind is not None and kind not in SourceKind.ALL:
         raise BadInput(f"unknown source kind {kind!r}; expected one of {', '.join(SourceKind.ALL)}")
