@@ -1,10 +1,17 @@
-"""Article HTML through nh3 with an allowlist: nothing active survives."""
+"""Article HTML through nh3 with an allowlist: nothing active survives. Its size and
+nesting depth are bounded first (nh3's tree builder is quadratic in depth)."""
 
 from __future__ import annotations
 
 from urllib.parse import urljoin
 
 import nh3
+
+from bot.errors import BadInput
+from bot.ingest.htmldepth import flatten_deep
+
+# No article body is this long; refused rather than sanitised (the caller reports it).
+MAX_HTML_CHARS = 5_000_000
 
 # What an article body needs to read well in a digest or on a page; nothing that runs.
 ALLOWED_TAGS = frozenset({
@@ -29,6 +36,10 @@ def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
     """Clean `fragment`; relative links and images become absolute against `base_url`."""
     if not fragment:
         return ""
+    if len(fragment) > MAX_HTML_CHARS:
+        raise BadInput(f"article HTML is {len(fragment):,} characters, over the "
+                       f"{MAX_HTML_CHARS:,}-character limit")
+    fragment = flatten_deep(fragment)
 
     def absolutize(element: str, attribute: str, value: str) -> str | None:
         if attribute in ("href", "src") and base_url:
