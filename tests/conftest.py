@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,6 +20,21 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL",
 pytest_plugins = ["tests.support.browser"]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+# Left out of the fast subset (`pytest -m "not slow"`, README "Testing"; .ci/run runs all):
+# real browsers, the wheel install, and runs of real worker, beat, web and Procfile
+# processes. A test file can also mark itself (`pytestmark = pytest.mark.slow`).
+SLOW_PATHS = ("tests/browser/", "tests/integration/test_orchestration", "tests/integration/test_procfile.py",
+              "tests/integration/test_run.py", "tests/integration/test_digest_crash.py",
+              "tests/security/test_api_fuzz.py")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(item.path).resolve().relative_to(ROOT).as_posix().startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_addoption(parser):
