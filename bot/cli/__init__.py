@@ -18,3 +18,15 @@ def main() -> None:
     except BadInput as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
+    except Exception as exc:
+        # An unreachable database or broker is the world, not a bug: one line, exit 1.
+        from bot.cli.common import get_settings
+        from rich.markup import escape
+
+        from bot.cli.failures import unreachable
+
+        reason = unreachable(exc, get_settings())
+        if reason is None:
+            raise
+        err.print(f"[red]error:[/red] {escape(reason)}", highlight=False)
+        sys.exit(1)

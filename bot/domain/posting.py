@@ -24,6 +24,22 @@ from zoneinfo import ZoneInfo
 from bot.errors import BadInput
 
 HOUR = timedelta(hours=1)
+# A time this far in the past is a typo or a stale form, not "now": refused, not posted at once.
+PAST_GRACE = timedelta(minutes=1)
+# Further ahead than this is a typo too (9999-12-31 made the slot arithmetic overflow).
+MAX_AHEAD = timedelta(days=366)
+
+
+def check_post_time(at: datetime, now: datetime) -> datetime:
+    """An editor's chosen time for a post, as every way in (dashboard, API, CLI) checks it:
+    with a time zone, not past, at most a year ahead. BadInput says which."""
+    if at.tzinfo is None:
+        raise BadInput("the time needs a time zone")
+    if at < now - PAST_GRACE:
+        raise BadInput(f"{at:%Y-%m-%d %H:%M %Z} has passed; pick a later time")
+    if at > now + MAX_AHEAD:
+        raise BadInput(f"{at:%Y-%m-%d %H:%M %Z} is more than a year ahead; pick an earlier time")
+    return at
 
 
 @dataclass(frozen=True)

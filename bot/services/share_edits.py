@@ -6,12 +6,13 @@ claim and all, like any due post."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain.posting import check_post_time
 from bot.domain.snippets import PlatformRules, default_rules, platform_length
 from bot.domain.snippets.rules import fits
 from bot.domain.snippets.telegram import check_markup
@@ -24,8 +25,6 @@ from bot.store.models import Article, PostState, SharePost, SocialAccount, utcno
 EDITABLE = (PostState.SCHEDULED, PostState.FAILED)
 # A skipped post can be brought back by giving it a time again.
 MOVABLE = EDITABLE + (PostState.SKIPPED,)
-# A time this far in the past is a typo or a stale form, not "now": refused, not posted at once.
-PAST_GRACE = timedelta(minutes=1)
 PLATFORM_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "telegram": "Telegram"}
 
 
@@ -121,12 +120,6 @@ def edit_share(settings: Settings, post_id: int, text: str) -> dict:
         return _post_dict(post, account)
 
 
-def _aware(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise BadInput("the time needs a time zone")
-    return at
-
-
 def _due_again(session: Session, post: SharePost, at: datetime, action: str) -> None:
     # attempts back to 0: the backoff starts over, and a failed attempt is not taken for
     # one that went out (see _record_duplicate). Pinned: the editor chose the time, so
@@ -139,10 +132,8 @@ def reschedule_share(settings: Settings, post_id: int, at: datetime,
                      now: datetime | None = None) -> dict:
     """Move a scheduled, failed or skipped post to exactly `at`, past the account's rules:
     the editor chose the time."""
-    at, now = _aware(at), now or utcnow()
-    if at < now - PAST_GRACE:
-        raise BadInput(f"{at:%Y-%m-%d %H:%M %Z} has passed; pick a later time or use "
-                       "\"Post now\"")
+    now = now or utcnow()
+    at = check_post_time(at, now)
     with session_scope(settings.effective_database_url) as session:
         post, account = _editable_post(session, post_id, "rescheduled", MOVABLE)
         _due_again(session, post, at, "rescheduled")
@@ -188,8 +179,8 @@ def new_share(settings: Settings, article_id: int, account: int | str, *, text: 
     then): at `at` exactly, or the account's next free slot; with the editor's text, if
     given and not the composer's."""
     now = now or utcnow()
-    if at is not None and _aware(at) < now - PAST_GRACE:
-        raise BadInput(f"{at:%Y-%m-%d %H:%M %Z} has passed; pick a later time")
+    if at is not None:
+        check_post_time(at, now)
     with session_scope(settings.effective_database_url) as session:
         article = session.get(Article, article_id)
         if article is None:

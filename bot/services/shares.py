@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from twitter_text import extract_urls_with_indices
 
 from bot.config import Settings
-from bot.domain.posting import parse_clock
+from bot.domain.posting import check_post_time, parse_clock
 from bot.domain.snippets import PLATFORMS, PlatformRules, Snippet, SnippetInput, compose
 from bot.domain.snippets.bluesky import LINK as LINK_FACET
 from bot.domain.snippets.bluesky import facets as bluesky_facets
@@ -195,6 +195,8 @@ def schedule_share(settings: Settings, article_id: int, account_name: str | None
     """An editor's explicit schedule: at a time (exactly), or the next slot the rules allow.
     A post already sent is shared again."""
     now = now or utcnow()
+    if at is not None:
+        check_post_time(at, now)   # as the dashboard and the API check it
     with session_scope(settings.effective_database_url) as session:
         article = session.get(Article, article_id)
         if article is None:

@@ -5,6 +5,7 @@ Routes: /healthz; the public pages (bot.web.public); the dashboard under /admin
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -24,6 +26,7 @@ from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "pressbot_session"
 # The cookie lives as long as the session row it names (bot.services.editors).
@@ -57,6 +60,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired):
         return RedirectResponse(f"/admin/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_down(request: Request, exc: Exception):
+        # The database is down or unreachable: a page saying so (503, try again), not a
+        # traceback and a bare 500. Nobody is looked up: that would ask the database again.
+        log.error("database unavailable for %s: %s", request.url.path, str(exc).splitlines()[0][:300])
+        request.state.editor = None
+        detail = "The site cannot reach its database right now. Please try again in a few minutes."
+        headers = {"Retry-After": "60"}
+        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+        return render(request, "error.html", {"status": 503, "detail": detail}, status_code=503,
+                      headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
