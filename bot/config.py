@@ -249,7 +249,9 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.home / 'pressbot.db').resolve()}"
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data folder, made if missing, readable by its owner only (0700): it holds
+        the database, the secret key, subscriber imports and the outbox."""
+        private_folder(self.home)
         return self.home
 
     def effective_secret_key(self) -> str:
@@ -267,6 +269,16 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+
+def private_folder(path: Path) -> Path:
+    """Make `path` (and missing parents) if needed, and take group and other access away
+    from it (issue 11: the data folder was 0755, its database 0644)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+    return path
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@ may carry `user:password@`; pages, listings and error messages show `user:***@`.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
@@ -25,3 +26,12 @@ def mask_url(url: str | None) -> str | None:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostport}"))
+
+
+_USERINFO_IN_TEXT = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]*):[^\s/@]+@")
+
+
+def mask_text(text: str | None) -> str | None:
+    """Every `scheme://user:password@` inside free text (an error message quoting a URL)
+    with the password masked."""
+    return _USERINFO_IN_TEXT.sub(rf"\g<head>:{MASK}@", text) if text and "@" in text else text

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 
 from bot.config import Settings
 from bot.domain.articles import ArticleDraft, ParseResult, Rejection, content_hash
+from bot.domain.masking import mask_text, mask_url
 from bot.domain.sources import next_poll_after_failure, next_poll_after_success
 from bot.errors import BadInput, PressbotError, TransientError
 from bot.ingest import feeds, files, wordpress
@@ -466,10 +467,12 @@ def _refuse_stale(session, source: Source, draft) -> None:
 def list_sources(settings: Settings) -> list[dict]:
     with session_scope(settings.effective_database_url) as session:
         return [
-            {"id": s.id, "kind": s.kind, "url": s.url, "title": s.title,
-             "discovered_from": s.discovered_from, "failure_count": s.failure_count,
+            # For people to read: a password in a URL (https://user:pass@cms…) is masked;
+            # the stored URL keeps it for fetching.
+            {"id": s.id, "kind": s.kind, "url": mask_url(s.url), "title": s.title,
+             "discovered_from": mask_url(s.discovered_from), "failure_count": s.failure_count,
              "next_poll_at": s.next_poll_at.isoformat() if s.next_poll_at else None,
-             "last_error": s.last_error,
+             "last_error": mask_text(s.last_error),
              "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None}
             for s in session.scalars(select(Source).order_by(Source.id))
         ]

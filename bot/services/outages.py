@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain.masking import mask_text, mask_url
 from bot.store.db import session_scope
 from bot.store.models import SocialAccount, Source, utcnow
 from bot.store.outages import Outage
@@ -80,7 +81,7 @@ def current(settings: Settings) -> list[dict]:
                 ids[kind].add(int(ident))
         accounts = {a.id: f"{a.name} ({a.platform})" for a in session.scalars(
             select(SocialAccount).where(SocialAccount.id.in_(ids["account"])))} if ids["account"] else {}
-        sources = {s.id: s.url for s in session.scalars(
+        sources = {s.id: mask_url(s.url) for s in session.scalars(
             select(Source).where(Source.id.in_(ids["source"])))} if ids["source"] else {}
         result = []
         for row in rows:
@@ -90,7 +91,7 @@ def current(settings: Settings) -> list[dict]:
                 continue   # the account or source was removed since
             name = names[int(ident)] if names is not None and ident.isdigit() else {
                 SMTP: "SMTP server", REDIS: "Redis", "outbox": "email outbox"}.get(row.system, row.system)
-            result.append({"system": row.system, "kind": kind, "name": name, "error": row.error,
+            result.append({"system": row.system, "kind": kind, "name": name, "error": mask_text(row.error),
                            "since": row.since.isoformat(), "last_at": row.last_at.isoformat(),
                            "failures": row.failures})
         return result

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from bot import broker
 from bot.config import Settings
+from bot.domain.masking import mask_text, mask_url
 from bot.services import outages
 from bot.services.dispatch import last_ticks
 from bot.services.sending import due as delivery_due
@@ -147,7 +148,7 @@ def _failures(session) -> list[dict]:
         .order_by(Delivery.id.desc()).limit(RECENT_FAILURES)).all()
     rows = ([{"kind": "share_post", "id": i, "what": name, "error": err,
               "at": at.isoformat() if at else None} for i, name, err, at in posts]
-            + [{"kind": "source", "id": i, "what": url, "error": err,
+            + [{"kind": "source", "id": i, "what": mask_url(url), "error": mask_text(err),
                 "at": at.isoformat() if at else None} for i, url, err, at in sources]
             + [{"kind": "delivery", "id": i, "what": f"edition {ed} → {to or '(erased)'}",
                 "error": err, "at": at.isoformat()} for i, ed, to, err, at in deliveries])

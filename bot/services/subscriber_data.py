@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import secrets
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from bot.config import Settings
+from bot.config import Settings, private_folder
 from bot.domain.addresses import email_hash, normalize_email
 from bot.domain.spreadsheet import neutralise, restore
 from bot.errors import BadInput
@@ -253,11 +254,13 @@ def stage_upload(settings: Settings, data: bytes, filename: str) -> str:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInput(f"{where}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
-    folder = _staging_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(_staging_dir(settings))
     _forget_stale(folder)
     staged_id = secrets.token_urlsafe(16)
-    (folder / f"{staged_id}.csv").write_bytes(data)
+    # Subscribers' addresses: readable by the owner only, from the first byte.
+    fd = os.open(folder / f"{staged_id}.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     return staged_id
 
 

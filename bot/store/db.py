@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,6 +29,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def private_file(path: Path) -> None:
+    """The SQLite file readable by its owner only (0600), made so before SQLite opens it:
+    SQLite gives its -wal and -shm files the database file's permissions. A database
+    from before (0644) is tightened, with its -wal and -shm. A missing folder is made 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = each.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(each, mode & 0o600)
+        except FileNotFoundError:
+            pass
+        except PermissionError:   # someone else's file: theirs to protect
+            pass
+
+
 def get_engine(url: str) -> Engine:
     """One engine per URL per process (created lazily, after any fork)."""
     engine = _engines.get(url)
@@ -35,7 +57,7 @@ def get_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                private_file(Path(path))
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
