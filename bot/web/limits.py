@@ -3,8 +3,8 @@ and answers 413 past the route's limit, before any route, form parser or signatu
 has buffered it. A Content-Length over the limit is refused before a byte is read; a
 chunked body, or one whose Content-Length lies, is cut off when the count passes the limit.
 
-Limits per route family (settings): the webhook (one pushed article), the subscriber CSV
-upload, and everything else (forms, API calls). Also a bound on JSON nesting, for bodies
+Limits per route family (settings): webhooks (a pushed article, a provider's bounce
+report), the subscriber CSV upload, and everything else (forms, API calls). Also a bound on JSON nesting, for bodies
 that are small but nested deeply enough to exhaust the parser's recursion."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-WEBHOOK_PATH = "/api/hooks/articles"
+WEBHOOKS = "/api/hooks/"   # the CMS's articles, the mail providers' bounce reports
 UPLOAD_PATH = "/admin/subscribers/import"
 # A multipart form wraps the file in a few headers and the list field: allow for them.
 MULTIPART_SLACK = 64 * 1024
@@ -33,7 +33,7 @@ class BodyTooLarge(HTTPException):
 
 def limit_for(settings) -> Callable[[str], int]:
     def limit(path: str) -> int:
-        if path == WEBHOOK_PATH:
+        if path.startswith(WEBHOOKS):
             return settings.webhook_max_bytes
         if path == UPLOAD_PATH:
             return settings.upload_max_bytes + MULTIPART_SLACK
