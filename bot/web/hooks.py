@@ -23,7 +23,7 @@ from bot.errors import BadInput
 from bot.services.ingest import StaleArticle, ingest_pushed_article
 from bot.store.articles import ADDED
 from bot.store.db import ensure_schema
-from bot.web.limits import parse_json
+from bot.web.limits import TooDeep, parse_json
 
 SIGNATURE_HEADER = "X-Pressbot-Signature"
 TIMESTAMP_HEADER = "X-Pressbot-Timestamp"
@@ -72,8 +72,10 @@ async def push_article(request: Request) -> JSONResponse:
         return JSONResponse({"error": problem}, status_code=401)
     try:
         data = parse_json(body)
+    except TooDeep as exc:
+        return JSONResponse({"error": f"webhook body: {exc}"}, status_code=422)
     except ValueError as exc:
-        return JSONResponse({"error": f"webhook body: not usable JSON ({exc})"}, status_code=400)
+        return JSONResponse({"error": f"webhook body: not JSON ({exc})"}, status_code=400)
     try:
         if not getattr(request.app.state, "schema_checked", False):  # once per process
             await run_in_threadpool(ensure_schema, settings.effective_database_url)

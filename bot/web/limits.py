@@ -117,12 +117,17 @@ def json_depth(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
+class TooDeep(ValueError):
+    """Valid JSON, but nested deeper than any article needs (a parser-exhaustion attempt)."""
+
+
 def parse_json(body: bytes, limit: int = MAX_JSON_DEPTH) -> object:
-    """json.loads with a nesting bound; ValueError saying what is wrong otherwise."""
+    """json.loads with a nesting bound: ValueError when it is not JSON, TooDeep (a
+    ValueError too) when it nests deeper than `limit`."""
     try:
         data = json.loads(body)
     except RecursionError:
-        raise ValueError(f"nested deeper than {limit} levels") from None
+        raise TooDeep(f"nested deeper than {limit} levels") from None
     if not json_depth(data, limit):
-        raise ValueError(f"nested deeper than {limit} levels")
+        raise TooDeep(f"nested deeper than {limit} levels")
     return data

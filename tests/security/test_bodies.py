@@ -12,7 +12,7 @@ import pytest
 
 from bot.web.app import create_app
 from bot.web.hooks import signed_headers
-from bot.web.limits import json_depth, parse_json
+from bot.web.limits import TooDeep, json_depth, parse_json
 from tests.support.webserver import AppServer
 
 MB = 1024 * 1024
@@ -110,7 +110,7 @@ def test_deeply_nested_signed_json_is_refused_not_a_500(served):
         response = httpx.post(server.base + "/api/hooks/articles", content=body,
                               headers={"Content-Type": "application/json",
                                        **signed_headers(settings.webhook_secret, body)})
-        assert response.status_code == 400, body[:10]
+        assert response.status_code == 422, body[:10]
         assert "nested deeper" in response.json()["error"]
 
 
@@ -152,5 +152,7 @@ def test_json_depth_is_measured_without_recursion():
         deep = [deep]
     assert not json_depth(deep, 32)
     assert parse_json(b'{"a": [1, 2]}') == {"a": [1, 2]}
-    with pytest.raises(ValueError, match="nested deeper than 32"):
+    with pytest.raises(TooDeep, match="nested deeper than 32"):
         parse_json(b"[" * 40 + b"]" * 40)
+    with pytest.raises(ValueError):
+        parse_json(b"{not json")
