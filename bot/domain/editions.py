@@ -6,7 +6,7 @@ An article dict has at least "id", "title", "published" (ISO string or datetime)
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 
@@ -22,6 +22,15 @@ def arrival(article: dict) -> datetime | None:
     land in exactly one edition: a story backdated by its CMS, or ingested late, still
     appears once; the published time is the fallback for data that lacks it."""
     return _when(article.get("first_seen")) or _when(article.get("published"))
+
+
+def backfill_floor(window_start: datetime, period: timedelta) -> datetime:
+    """The oldest publication date a regular edition takes. An article first seen inside
+    the window but published before this is backfill (an archive imported, a feed of 2019
+    stories added today): it stays in the archive. One schedule period of grace before the
+    window start keeps a story published just before the last edition but first seen after
+    it. An article whose date is unknown is judged by when it was first seen alone."""
+    return window_start - period
 
 
 def matches(article_categories: Iterable[str], wanted: Iterable[str]) -> bool:

@@ -9,7 +9,9 @@ Windows: an edition carries the articles *first seen* in [window_start, window_e
 window_start is the window_end of the list's previous edition (previews and failed ones do
 not count: a failed edition's articles go out with the next one). A list's first edition
 looks back one schedule period: a day for a daily list (or one without a schedule), a week
-for a weekly one.
+for a weekly one. Backfill stays out (issue 10): an article first seen in the window but
+published more than one period before its start (a feed of 2019 stories added today) is
+archive, not news (domain.editions.backfill_floor).
 
 Planned editions (bot.services.planning): an editor's SCHEDULED row — a schedule run moved
 to another time, or a one-off campaign — is filled in when its time comes, by the same
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.domain.addresses import email_hash
 from bot.domain.articles import plain_text
-from bot.domain.editions import matches, select_articles
+from bot.domain.editions import backfill_floor, matches, select_articles
 from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
 from bot.mail.transport import Transport, TransportDown, build_transport
@@ -141,10 +143,13 @@ def _with_word_counts(session: Session, articles: list[dict]) -> list[dict]:
 
 
 def _candidates(session: Session, since: datetime | None, until: datetime,
-                limit: int | None = None) -> list[dict]:
+                limit: int | None = None, published_since: datetime | None = None) -> list[dict]:
     query = select(Article).where(Article.first_seen_at < until)
     if since is not None:
         query = query.where(Article.first_seen_at >= since)
+    if published_since is not None:   # backfill stays in the archive (date unknown: kept)
+        query = query.where(or_(Article.published_known.is_(False),
+                                Article.published_at >= published_since))
     if limit:
         query = query.order_by(Article.published_at.desc()).limit(limit)
     return [_article_dict(a) for a in session.scalars(query)]
@@ -154,7 +159,9 @@ def _choose(session: Session, mlist: MailingList, since: datetime, now: datetime
             preview: bool) -> list[dict]:
     wanted = set(mlist.categories or ())
     languages = mlist.languages
-    chosen = select_articles(in_languages(_candidates(session, since, now), languages),
+    floor = backfill_floor(since, _first_window(mlist))
+    chosen = select_articles(in_languages(_candidates(session, since, now, published_since=floor),
+                                          languages),
                              since=since, until=now,
                              categories=wanted, max_articles=mlist.max_articles)
     if preview and not chosen:

@@ -69,6 +69,7 @@ class TickReport:
     tick_id: int | None = None
     scheduled: int = 0
     scheduling_left: bool = False                 # new articles wait for the next tick
+    scheduling_chunks: int = 0                    # committed chunks of new articles (≤ budget)
     enqueued: dict[str, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
     already_queued: int = 0
     jobs: list[Job] = field(default_factory=list)   # what this tick enqueued
@@ -107,6 +108,7 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
     # everything in one transaction, pass the task's time limit, roll back and start over).
     scheduling = schedule_pass(settings, now)
     report.scheduled, report.scheduling_left = scheduling.scheduled, scheduling.more
+    report.scheduling_chunks = scheduling.chunks
     jobs = find_due(settings, now)
     with session_scope(settings.effective_database_url) as session:
         fresh = _mark(session, jobs, now, timedelta(seconds=settings.redispatch_after))

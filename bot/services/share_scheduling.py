@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -106,6 +106,7 @@ def schedule_pass(settings: Settings, now: datetime, *, chunk: int | None = None
         turns = deque(session.scalars(select(SocialAccount.id).where(SocialAccount.active.is_(True))
                                       .order_by(SocialAccount.id)))
     first_round = set(turns)
+    resume: dict[int, _Key | None] = {}   # where each account's next chunk reads on
     while turns:
         account_id = turns[0]
         if report.chunks >= max_chunks and account_id not in first_round:
@@ -114,28 +115,23 @@ def schedule_pass(settings: Settings, now: datetime, *, chunk: int | None = None
         turns.popleft()
         first_round.discard(account_id)
         with session_scope(settings.effective_database_url) as session:
-            worked, more = _chunk(settings, session, account_id, now, chunk, report)
+            worked, resume[account_id] = _chunk(settings, session, account_id, now, chunk,
+                                                resume.get(account_id), report)
         report.chunks += worked
-        if more:
+        if resume[account_id] is not None:
             turns.append(account_id)
     return report
 
 
 def _chunk(settings: Settings, session: Session, account_id: int, now: datetime, size: int,
-           report: PassReport) -> tuple[int, bool]:
+           after: _Key | None, report: PassReport) -> tuple[int, _Key | None]:
     """Place up to `size` new articles on one account. Returns (1 if it did any work,
-    whether more new articles may be waiting)."""
+    where the next chunk reads on; None when this one found the last of them)."""
     account = session.get(SocialAccount, account_id)
     window = recency(settings, account)
-    fresh = [_Item(aid, _date(published, known, seen)) for aid, published, known, seen in session.execute(
-        select(Article.id, Article.published_at, Article.published_known, Article.first_seen_at)
-        .where(Article.first_seen_at >= account.created_at, Article.url.is_not(None),
-               _recent(now - window),
-               ~exists().where(SharePost.article_id == Article.id,
-                               SharePost.account_id == account.id))
-        .order_by(Article.published_at.desc(), Article.id.desc()).limit(size))]
+    fresh, resume = _fresh(session, account, now - window, size, after)
     if not fresh:
-        return 0, False
+        return 0, None
     newest = max(item.when for item in fresh)
     movable = _movable(session, account, now, newest)
     start = _start(session, account, now, newest, {m.post_id for m in movable})
@@ -144,7 +140,7 @@ def _chunk(settings: Settings, session: Session, account_id: int, now: datetime,
                         _taken(session, account, start - LOOK_BACK, {m.post_id for m in movable}))
     placed, out_of_reach = _place(timeline, queue, start, window)
     _record(session, account, placed, out_of_reach, window, now, report)
-    return 1, len(fresh) == size
+    return 1, resume
 
 
 def _place(timeline: Timeline, queue: list[_Item], start: datetime,
@@ -175,15 +171,15 @@ def _record(session: Session, account: SocialAccount, placed: list[tuple[_Item, 
     moves = [{"pid": i.post_id, "slot": slot} for i, slot in placed if i.post_id is not None]
     drops = [{"pid": i.post_id} for i in out_of_reach if i.post_id is not None]
     # Guarded: only while still an unpinned scheduled post (an editor may act meanwhile).
-    movable = and_(SharePost.id == bindparam("pid"), SharePost.state == PostState.SCHEDULED,
-                   SharePost.pinned.is_(False))
+    # On the table, not the class: one executemany, not the ORM's update-by-primary-key.
+    table = SharePost.__table__
+    movable = and_(table.c.id == bindparam("pid"), table.c.state == PostState.SCHEDULED,
+                   table.c.pinned.is_(False))
     if moves:
-        session.execute(update(SharePost).where(movable).values(scheduled_at=bindparam("slot"))
-                        .execution_options(synchronize_session=False), moves)
+        session.execute(update(table).where(movable).values(scheduled_at=bindparam("slot")), moves)
     if drops:
-        session.execute(update(SharePost).where(movable)
-                        .values(state=PostState.SKIPPED, last_error=reason)
-                        .execution_options(synchronize_session=False), drops)
+        session.execute(update(table).where(movable)
+                        .values(state=PostState.SKIPPED, last_error=reason), drops)
     report.scheduled += sum(1 for i, _ in placed if i.post_id is None)
     report.moved += len(moves)
     report.skipped += len(out_of_reach)
@@ -203,6 +199,41 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> None:
 
 
 # -- What a chunk looks at -----------------------------------------------------------------------
+
+_Key = tuple[datetime, int]   # (published_at, id): articles are read newest first
+PAGE = 2000
+
+
+def _fresh(session: Session, account: SocialAccount, cutoff: datetime, size: int,
+           after: _Key | None) -> tuple[list[_Item], _Key | None]:
+    """Up to `size` articles with no post on the account yet, newest first, read on from
+    `after`, and where to read on next (None: no more). Read a page at a time and checked
+    against the account's posts through the (article, account) key: no anti-join, whose
+    plan PostgreSQL gets wrong (a nested loop, 20 million comparisons) while the table's
+    statistics still say share_posts is empty, as they do right after a bulk arrival."""
+    found: list[_Item] = []
+    while len(found) < size:
+        query = (select(Article.id, Article.published_at, Article.published_known, Article.first_seen_at)
+                 .where(Article.first_seen_at >= account.created_at, Article.url.is_not(None),
+                        _recent(cutoff))
+                 .order_by(Article.published_at.desc(), Article.id.desc()).limit(PAGE))
+        if after is not None:
+            query = query.where(or_(Article.published_at < after[0],
+                                    and_(Article.published_at == after[0], Article.id < after[1])))
+        page = session.execute(query).all()
+        if not page:
+            return found, None
+        taken = set(session.scalars(select(SharePost.article_id).where(
+            SharePost.account_id == account.id, SharePost.article_id.in_([row[0] for row in page]))))
+        for aid, published, known, seen in page:
+            after = (published, aid)
+            if aid not in taken:
+                found.append(_Item(aid, _date(published, known, seen)))
+                if len(found) == size:
+                    break
+        if len(page) < PAGE and after == (page[-1][1], page[-1][0]):
+            return found, None
+    return found, after
 
 
 def _movable(session: Session, account: SocialAccount, now: datetime, newest: datetime) -> list[_Item]:
