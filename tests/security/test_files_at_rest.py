@@ -117,3 +117,17 @@ def test_mask_url_and_mask_text():
     for unchanged in ("https://cms.example.org/a@b", "https://bob@cms.example.org/", "files:/srv/in", None):
         assert mask_url(unchanged) == unchanged
     assert mask_text(f"GET {SECRET_URL} failed") == "GET https://bob:***@cms.example.org/feed.xml failed"
+
+
+def test_test_fetch_of_a_source_with_a_password_shows_it_masked(settings):
+    # Loopback is refused by the outbound policy at once: the page shows the refusal.
+    with session_scope(settings.effective_database_url) as s:
+        source = Source(url="http://bob:s3cret-pass@127.0.0.1:9/feed.xml", kind=SourceKind.FEED)
+        s.add(source)
+        s.flush()
+        source_id = source.id
+    admin = client_for(settings, login_as="admin@example.com", role="admin")
+    page = admin.post(f"/admin/settings/sources/{source_id}/test",
+                      data={"csrf_token": csrf(admin, "/admin/settings/sources")})
+    assert page.status_code == 200
+    assert "bob:***@127.0.0.1" in page.text and "s3cret-pass" not in page.text

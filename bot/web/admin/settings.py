@@ -5,10 +5,12 @@ check credentials, pause, resume) and editor users."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from bot.domain.masking import mask_text, mask_url
 from bot.domain.snippets import PLATFORMS
 from bot.errors import BadInput, PressbotError
 from bot.services import editors, ingest, shares, subscribers
@@ -93,6 +95,8 @@ def test_source(request: Request, source_id: int):
     except BadInput as exc:
         flash(request, str(exc), "error")
         return _see("/admin/settings/sources")
+    # The stored URL may carry a password (https://user:pass@cms…): shown masked.
+    trial = replace(trial, url=mask_url(trial.url), error=mask_text(trial.error))
     return _sources_page(request, trial=trial)
 
 
