@@ -63,3 +63,23 @@ def test_real_mail_with_links_that_are_not_https_is_warned_about():
     assert Settings(base_url="https://news.example.org",
                     smtp_url="smtp://mail.example.org:587").insecure_links_warning() is None
     assert Settings(base_url="http://localhost:8000").insecure_links_warning() is None  # outbox
+
+
+def test_run_on_a_named_host_puts_that_host_in_the_links(tmp_path, monkeypatch):
+    from bot.cli.run import _with_host
+
+    monkeypatch.delenv("PRESSBOT_BASE_URL", raising=False)   # restored (absent) afterwards
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PRESSBOT_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PRESSBOT_PORT", "8123")
+    reset_settings_cache()
+    try:
+        assert _with_host(get_settings(), "127.0.0.1").base_url == "http://localhost:8123"
+        assert _with_host(get_settings(), "0.0.0.0").base_url == "http://localhost:8123"
+        named = _with_host(get_settings(), "news.lan")
+        assert named.base_url == "http://news.lan:8123"
+        monkeypatch.setenv("PRESSBOT_BASE_URL", "https://news.example.org")
+        reset_settings_cache()
+        assert _with_host(get_settings(), "news.lan").base_url == "https://news.example.org"
+    finally:
+        reset_settings_cache()
