@@ -3,10 +3,9 @@
 Only when the database has no sources yet: one demo account per platform (marked demo:
 it posts to the outbox only, whatever credentials are configured then or later, so nothing
 real is ever posted from the examples), then the repository's examples/ are ingested,
-then, with no SMTP server
-configured (so the digest can only reach the outbox), a "news" list with one demo reader
-and its first edition, which the worker delivers. The accounts come first because an
-account only shares articles first seen after it was added.
+then, with no SMTP server configured (so the digest can only reach the outbox), a "news"
+list with one demo reader and its first edition, which the worker delivers. The accounts
+come first because an account only shares articles first seen after it was added.
 """
 
 from __future__ import annotations
