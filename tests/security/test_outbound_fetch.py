@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+from bot.errors import TransientError
 from bot.ingest.fetch import FetchOptions, fetch, make_client
 from bot.net.policy import OutboundPolicy, OutboundRefused
 from bot.services import ingest
@@ -224,3 +225,67 @@ def test_article_images_for_social_posts_go_through_the_policy(server, other_hos
     assert other_host.requests == []
     assert download_image(server.url("/lead.png"), max_bytes=1000, timeout=5,
                           policy=LOCAL_POLICY) == (b"\x89PNG\r\n\x1a\n", "image/png")
+
+
+# -- TLS: the socket goes to the checked address, the certificate is checked for the name ------
+
+
+def _certificate_for(name: str, folder):
+    """A self-signed certificate for `name` (a DNS name, not an address): the server's SSL
+    context and the PEM file the client trusts."""
+    import ssl
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    context, cert_file = _certificate_for("feeds.tls.test", tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))   # the client trusts this one CA
+    server = LocalServer()
+    server.routes["/feed.xml"] = Route(FEED)
+    server._httpd.socket = context.wrap_socket(server._httpd.socket, server_side=True)
+    server.start()
+    real = socket.getaddrinfo
+
+    def local_names(host, port, *args, **kwargs):   # no DNS server here: the names are ours
+        if host.endswith(".tls.test"):
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_names)
+    yield server
+    server.stop()
+
+
+def test_https_reaches_the_checked_address_and_verifies_the_name(tls_server):
+    allowed = OutboundPolicy.from_setting("127.0.0.1/32")
+    got = get(f"https://feeds.tls.test:{tls_server.port}/feed.xml", allowed)
+    assert got.content == FEED
+    assert tls_server.requests[-1].headers["host"] == f"feeds.tls.test:{tls_server.port}"
+    # Another name on the same address does not match the certificate: refused by TLS,
+    # which shows the certificate is checked for the name, not for the pinned address.
+    with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+        get(f"https://other.tls.test:{tls_server.port}/feed.xml", allowed)
