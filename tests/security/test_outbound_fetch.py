@@ -289,3 +289,16 @@ def test_https_reaches_the_checked_address_and_verifies_the_name(tls_server):
     # which shows the certificate is checked for the name, not for the pinned address.
     with pytest.raises(TransientError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
         get(f"https://other.tls.test:{tls_server.port}/feed.xml", allowed)
+
+
+def test_a_feed_named_by_autodiscovery_in_the_private_network_is_refused(sqlite_settings, server,
+                                                                          other_host):
+    """A page on an allowed host names its feed on another, private, one."""
+    server.routes["/"] = Route(
+        f'<html><head><link rel="alternate" type="application/rss+xml" '
+        f'href="{other_host.url("/secret")}"></head><body>News</body></html>'.encode(),
+        content_type="text/html")
+    settings = sqlite_settings.model_copy(update={"allowed_private_networks": "127.0.0.1/32"})
+    [report] = ingest.ingest_targets(settings, [server.url("/")]).sources
+    assert report.status == "failed" and "127.0.0.2 is not a public address" in report.error
+    assert other_host.requests == []
