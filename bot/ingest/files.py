@@ -130,6 +130,7 @@ def parse_html_article(text: str, where: str) -> ArticleDraft:
         summary=summarize(meta.description, body),
         body_html=body,
         image=_http_url(meta.image, url, canonical=False),  # a bad one is dropped: scraped hint
+        image_alt=meta.image_alt,
         author=meta.author,
         language=meta.language,
         categories=clean_categories([c for c in (meta.section, *meta.tags) if c]),

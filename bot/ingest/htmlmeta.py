@@ -31,6 +31,7 @@ class PageMeta:
     title: str | None = None
     description: str | None = None
     image: str | None = None
+    image_alt: str | None = None    # og:image:alt, twitter:image:alt, JSON-LD image caption
     url: str | None = None          # canonical link, else og:url, else JSON-LD url
     published: datetime | None = None
     modified: datetime | None = None
@@ -79,6 +80,8 @@ def extract_meta(html: str) -> PageMeta:
                            + _dom_texts(meta.get("twitter:description"))
                            + [_ld_text(article.get("description"))]),
         image=urljoin(url, image) if image and url else image,
+        image_alt=_first(_dom_texts(meta.get("og:image:alt")) + _dom_texts(meta.get("twitter:image:alt"))
+                         + [_ld_text(v) for v in _ld_values(article.get("image"), by_id, "caption")]),
         url=url,
         published=_first_date(meta.get("article:published_time", [])
                               + [article.get("datePublished")]
