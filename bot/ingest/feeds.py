@@ -55,16 +55,17 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     to read. Everything wrong with single entries ends up in `rejected` or `warnings`.
     """
     headers = _response_headers(url, content, content_type)
-    content, headers, entity_warning, encoding_problem = _defuse_entities(content, headers, url)
+    text, headers, entity_warning, probe = _defuse_entities(content, headers, url)
     parsed = feedparser.parse(
-        io.BytesIO(content),  # a str or bytes argument could be taken for a path or a URL
+        io.BytesIO(text),  # a str or bytes argument could be taken for a path or a URL
         response_headers=headers,
         resolve_relative_uris=False,  # sanitize_html absolutizes links against the item base
         sanitize_html=False,  # we sanitise with our own allowlist (bot.ingest.sanitize)
     )
     # chardet spells the same encoding "Windows-1252" or "windows-1252" by version.
-    warnings = _problems(content, content_type, (parsed.get("encoding") or "").lower() or None,
-                         entity_warning, encoding_problem, parsed.get("bozo_exception"))
+    warnings = _problems(content, content_type, (probe.get("encoding") or "").lower() or None,
+                         entity_warning, probe.get("bozo_exception"),
+                         parsed.get("bozo_exception"))
     if not parsed.entries and not parsed.get("version"):
         raise _not_a_feed(content, url, content_type, warnings)
     language = normalize_language(parsed.feed.get("language"))
@@ -164,9 +165,10 @@ _SAFE_ENTITY = re.compile(
 
 
 def _defuse_entities(content: bytes, headers: dict[str, str], url: str):
-    """The document with its entity declarations made harmless, the headers to read it
-    with, a warning when declarations were dropped, and the encoding problem feedparser
-    will meet, if any.
+    """The document as UTF-8 with its entity declarations made harmless, the headers to
+    read it with, a warning when declarations were dropped, and what decoding found
+    (feedparser's `encoding` and `bozo_exception`). Handing feedparser text it has nothing
+    left to decode saves it a second encoding detection (chardet is slow).
 
     Entities are how billion-laughs and quadratic-blowup documents multiply a few KB into
     GB. The check runs on the text exactly as feedparser will decode it (its own
@@ -179,21 +181,20 @@ def _defuse_entities(content: bytes, headers: dict[str, str], url: str):
     probe: dict = {}
     # NULs are never XML; dropping them also exposes UTF-16 that was misread as UTF-8.
     text = convert_to_utf8(dict(headers), content, probe).replace(b"\x00", b"")
-    encoding_problem = probe.get("bozo_exception")
+    media_type = headers["content-type"].split(";")[0].strip()
+    utf8 = {**headers, "content-type": f"{media_type}; charset=utf-8"}
     if not _declares_entities(text):
-        return content, headers, None, encoding_problem
+        return text, utf8, None, probe
     text, bare, kept, dropped = _rewrite_doctypes(text)
     if _declares_entities(bare):  # the same text without the declarations we kept
         raise FeedRejected(f"{url}: entity declarations outside a readable DOCTYPE "
                            "(possible entity-expansion attack)")
-    media_type = headers["content-type"].split(";")[0].strip()
-    headers = {**headers, "content-type": f"{media_type}; charset=utf-8"}
     warning = None
     if dropped:
         warning = (f"the feed declares entities; {dropped} not expanded (nested, long, "
                    f"external or parameter entities can blow up; {kept} simple ones kept): "
                    "references to them stay as written")
-    return text, headers, warning, encoding_problem
+    return text, utf8, warning, probe
 
 
 def _declares_entities(text: bytes) -> bool:
@@ -411,6 +412,9 @@ def _plain_text(element, typed: bool, key: str = "title") -> str:
     titles carry escaped HTML as often as not, so there anything tag-like is read as HTML
     (feedparser calls it text when it meets a tag it would not allow, such as <script>)."""
     detail = element.get(f"{key}_detail")
+    value = (detail or {}).get("value") or element.get(key) or ""
+    if "<" not in value and "&" not in value:
+        return clean_title(value)   # nothing to sanitise or decode: most titles
     if detail and not typed and detail.get("type") == "text/plain" and _MARKUP.search(
             detail.get("value") or ""):
         return clean_title(detail["value"])

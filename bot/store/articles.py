@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,15 +39,20 @@ class ExistingIndex:
         # Which guid of this batch took an article of another source, so two items with
         # distinct guids never both become that one article.
         self.claimed: dict[int, str] = {}
-        guids = [d.guid for d in drafts if d.guid]
-        urls = [d.url for d in drafts if d.url]
-        for chunk in _chunks(guids):
-            self._add_all(session.scalars(select(Article).where(
-                Article.source_id == source.id, Article.guid.in_(chunk))))
-        for chunk in _chunks(urls):
-            self._add_all(session.scalars(select(Article).where(Article.url.in_(chunk))))
-        for chunk in _chunks(digests):
-            self._add_all(session.scalars(select(Article).where(Article.content_hash.in_(chunk))))
+        guids = _chunks([d.guid for d in drafts if d.guid])
+        urls = _chunks([d.url for d in drafts if d.url])
+        hashes = _chunks(digests)
+        # One query for a usual batch (each list under _CHUNK): a round trip per kind of
+        # key was a third of storing a small feed.
+        for n in range(max(len(guids), len(urls), len(hashes))):
+            conditions = []
+            if n < len(guids):
+                conditions.append((Article.source_id == source.id) & Article.guid.in_(guids[n]))
+            if n < len(urls):
+                conditions.append(Article.url.in_(urls[n]))
+            if n < len(hashes):
+                conditions.append(Article.content_hash.in_(hashes[n]))
+            self._add_all(session.scalars(select(Article).where(or_(*conditions))))
 
     def _add_all(self, articles) -> None:
         for article in articles:
@@ -96,7 +101,7 @@ def _chunks(values: list[str]) -> list[list[str]]:
 def store_drafts(session: Session, source: Source, drafts: list[ArticleDraft], *,
                  now: datetime | None = None) -> list[Stored]:
     """Insert or update a batch of articles (each `published` must be set; see
-    finalize_draft). New ones are inserted in one flush inside a savepoint; if a concurrent
+    finalize_draft); one result per draft, in the drafts' order. New ones are inserted in one flush inside a savepoint; if a concurrent
     writer (two workers polling one source) stored one of them first, the savepoint rolls
     back and the batch is stored one by one, the late ones becoming updates."""
     now = now or utcnow()
@@ -121,9 +126,10 @@ def store_drafts(session: Session, source: Source, drafts: list[ArticleDraft], *
         with session.begin_nested():
             session.add_all(fresh)
     except IntegrityError:
-        # The updates above stand; only the inserts are redone, one by one.
-        return ([r for r in results if r.outcome != ADDED]
-                + [store_draft(session, source, draft, now=now) for draft in fresh_drafts])
+        # The updates above stand; only the inserts are redone, one by one, in place (a
+        # result stays at its draft's position: callers pair them up).
+        redone = iter([store_draft(session, source, draft, now=now) for draft in fresh_drafts])
+        return [next(redone) if r.outcome == ADDED else r for r in results]
     return results
 
 
