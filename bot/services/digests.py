@@ -22,6 +22,7 @@ cancelled run's articles go out with the next one).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -31,11 +32,12 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.domain.addresses import email_hash
-from bot.domain.articles import plain_text
+from bot.domain.articles import plain_text, summarize
 from bot.domain.editions import backfill_floor, matches, select_articles
 from bot.domain.schedules import parse_schedule
 from bot.errors import BadInput, PermanentError
 from bot.mail.transport import Transport, TransportDown, build_transport
+from bot.newsletter.digest_view import summary_without_title
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
 from bot.services import outages
 from bot.services.sending import BatchReport, Variants, due, lease_engine, one_of, send_claimed
@@ -134,12 +136,30 @@ def in_languages(articles: list[dict], languages: list[str] | None) -> list[dict
 
 
 def _with_word_counts(session: Session, articles: list[dict]) -> list[dict]:
-    """Each chosen article with its body's word count (the digest shows a read time),
-    counted for the chosen few only: a window can hold thousands of candidates."""
+    """Each chosen article with its body's word count (the digest shows a read time) and
+    a summary that does not just repeat the title; read for the chosen few only: a window
+    can hold thousands of candidates."""
     ids = [a["id"] for a in articles if "id" in a]
     bodies = dict(session.execute(select(Article.id, Article.body_html)
                                   .where(Article.id.in_(ids))).all()) if ids else {}
-    return [{**a, "words": len(plain_text(bodies.get(a.get("id")) or "").split())} for a in articles]
+    out = []
+    for a in articles:
+        body = bodies.get(a.get("id")) or ""
+        out.append({**a, "words": len(plain_text(body).split()),
+                    "summary": own_summary(a.get("title") or "", a.get("summary") or "", body)})
+    return out
+
+
+def own_summary(title: str, summary: str, body_html: str) -> str:
+    """`summary`, or when it only repeats the title (a .txt article whose first paragraph
+    is its title again), the body's first paragraph that is not the title."""
+    if summary_without_title(title, summary):
+        return summary
+    for paragraph in re.findall(r"<p\b[^>]*>(.*?)</p>", body_html, flags=re.S | re.I):
+        text = plain_text(paragraph)
+        if text and summary_without_title(title, text):
+            return summarize(summary_without_title(title, text), None)
+    return ""
 
 
 def _candidates(session: Session, since: datetime | None, until: datetime,

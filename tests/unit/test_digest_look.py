@@ -252,3 +252,15 @@ def test_site_info_reads_the_brand_settings():
         "reply_to": None, "timezone": "UTC", "template": "digest", "logo_url": None,
         "brand_color": "#000000", "footer_text": None, "copyright_holder": None,
         "sections": ["A"]})()).sections == ("A",)
+
+
+def test_an_edition_takes_the_first_paragraph_that_is_not_the_title_as_summary():
+    from bot.services.digests import own_summary
+
+    title = "City library to stay open until midnight during exam season"
+    body = (f"<p>{title}</p><p>The central library on Market Square will open until "
+            "midnight on weekdays.</p><p>More.</p>")
+    assert own_summary(title, title, body) == ("The central library on Market Square will "
+                                               "open until midnight on weekdays.")
+    assert own_summary(title, "Its own teaser.", body) == "Its own teaser."
+    assert own_summary(title, title, f"<p>{title}</p>") == ""
