@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,10 @@ def smtp():
 def bounce_settings(settings, mailbox):
     return settings.model_copy(update={
         "bounce_address": f"bounces@{DOMAIN}", "bounce_mailbox_url": mailbox.url("imap"),
-        "unsubscribe_mailto": f"unsubscribe@{DOMAIN}", "bounce_mailbox_timeout": 10.0})
+        "unsubscribe_mailto": f"unsubscribe@{DOMAIN}", "bounce_mailbox_timeout": 10.0,
+        # A queue (so a dispatch lock) of its own: the PostgreSQL advisory lock is per
+        # database, and other test runs tick on the same server.
+        "queue": f"bounces-{uuid.uuid4().hex[:8]}"})
 
 
 def sent_digest(settings, smtp) -> dict[str, object]:
