@@ -109,7 +109,8 @@ def article_view(article: dict, chrome: ListChrome) -> dict:
         # "By " and "" around the author, who is isolated (<bdi>) between them.
         "author": author, "by": tuple(t["by"].split("{author}", 1)) if author else ("", ""),
         "image_height": image_height(article),
-        "date": short_date(local_day(article.get("published"), chrome.tz), loc),
+        "date": short_date(local_day(article.get("published"), chrome.tz), loc)
+        if article.get("date_known", True) else "",
         "read_time": plural(t["read_time"], loc, minutes) if minutes else "",
         "read_more": t["read_more"],
         "category": categories[0] if categories else "",

@@ -121,7 +121,10 @@ def _article_dict(a: Article) -> dict:
     return {"id": a.id, "title": a.title, "url": a.url, "summary": a.summary or "",
             "image": a.image, "image_alt": a.image_alt, "author": a.author,
             "categories": list(a.categories or []), "language": a.language,
-            "published": a.published_at.isoformat(), "first_seen": a.first_seen_at.isoformat()}
+            "published": a.published_at.isoformat(), "first_seen": a.first_seen_at.isoformat(),
+            # False: the source gave no date and `published` is when we first saw it; the
+            # digest then shows no date rather than a made-up one.
+            "date_known": a.published_known}
 
 
 def in_languages(articles: list[dict], languages: list[str] | None) -> list[dict]:

@@ -264,3 +264,10 @@ def test_an_edition_takes_the_first_paragraph_that_is_not_the_title_as_summary()
                                                "open until midnight on weekdays.")
     assert own_summary(title, "Its own teaser.", body) == "Its own teaser."
     assert own_summary(title, title, f"<p>{title}</p>") == ""
+
+
+def test_a_story_whose_source_gave_no_date_shows_none():
+    content = snapshot("en")
+    content["articles"][0]["date_known"] = False
+    meta = _lead(_tree(_render(content=content).html)).xpath(".//p[contains(@class, 'pb-muted')]")[0]
+    assert meta.text_content() == "By Jane Okafor · 5 min read"
