@@ -61,6 +61,8 @@ def _print_ingest(report: IngestReport) -> None:
     for r in report.sources:
         if r.status in ("failed", "bad-input"):
             err.print(f"[red]✗[/red] {r.target}: {r.error}", highlight=False)
+            if r.note:   # e.g. that the target was not kept as a source
+                err.print(f"  {r.note}", highlight=False)
             continue
         state = "not modified" if r.status == "not-modified" else (
             f"{len(r.added)} added, {len(r.updated)} updated, {len(r.unchanged)} unchanged, "

@@ -97,3 +97,18 @@ def test_a_page_whose_feed_is_already_a_source_ingests_into_that_source(settings
     assert len(report.unchanged) == 1
     with session_scope(settings.effective_database_url) as s:
         assert [src.url for src in s.scalars(select(Source))] == [feed]
+
+
+def test_the_cli_says_a_failed_url_was_not_kept(settings, http_server, tmp_path):
+    from tests.integration.test_cli import run
+
+    http_server.routes["/gone.xml"] = Route(b"not here", status=404)
+    result = run(tmp_path / "home", "ingest", http_server.url("/gone.xml"),
+                 DATABASE_URL=settings.effective_database_url,
+                 PRESSBOT_ALLOWED_PRIVATE_NETWORKS="127.0.0.0/8")
+
+    assert result.returncode in (1, 2), result.stderr
+    assert "not kept as a source" in result.stderr
+    listed = run(tmp_path / "home", "sources", "list", "--json",
+                 DATABASE_URL=settings.effective_database_url)
+    assert listed.returncode == 0 and "gone.xml" not in listed.stdout
