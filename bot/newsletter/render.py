@@ -349,9 +349,12 @@ def render_confirmation(mlist: ListInfo, site: SiteInfo, confirm_url: str,
     chrome = _chrome({}, mlist, site)
     t = chrome["t"]
     context = {**chrome, "web_url": "", "confirm_url": url,
-               "greeting": t["greeting_named"].format(name=name) if name else t["greeting"],
+               "greeting": t["greeting_named"].format(name=isolate(name)) if name else t["greeting"],
                "subject": "", "preheader": t["confirm_intro"].format(
-                   list=mlist.title, site=site.site_name)}
+                   list=mlist.title, site=site.site_name),
+               # Names isolated: an English site name keeps its full stop in Arabic.
+               "intro": t["confirm_intro"].format(list=isolate(mlist.title),
+                                                  site=isolate(site.site_name))}
     subject = _one_line(_render(site, "email/confirm/subject.txt", context, html=False))
     context["subject"] = subject
     html = inline_css(_render(site, "email/confirm/body.html", context, html=True))
