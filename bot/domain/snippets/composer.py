@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import jinja2
 
@@ -146,7 +146,8 @@ def _fit(platform: str, rules: PlatformRules, template: jinja2.Template, parts: 
     return parts, text
 
 
-def _template(platform: str, template: str | None, templates_dir: Path | None) -> jinja2.Template:
+def _template(platform: str, template: str | None,
+              templates_dir: Path | Sequence[Path] | None) -> jinja2.Template:
     if template is not None:
         return template_from_text(template)
     return load_template(platform, templates_dir)
@@ -154,13 +155,15 @@ def _template(platform: str, template: str | None, templates_dir: Path | None) -
 
 def compose(platform: str, item: SnippetInput, *, campaign: str,
             default_hashtags: Iterable[str] = (), template: str | None = None,
-            rules: PlatformRules | None = None, templates_dir: Path | None = None) -> Snippet:
+            rules: PlatformRules | None = None,
+            templates_dir: Path | Sequence[Path] | None = None) -> Snippet:
     """The share post for `item` on `platform` ("x", "mastodon", "bluesky", "telegram").
 
     An empty title falls back to the site name; with neither, the post is the summary,
     the link and the hashtags. `template` is template text to use instead of the file
-    `templates_dir/social/<platform>.txt`. Raises BadInput (unknown platform, a URL that
-    is not http(s), a broken template) or SnippetTooLong."""
+    `templates_dir/social/<platform>.txt` (several folders: the first that has it).
+    Raises BadInput (unknown platform, a URL that is not http(s), a broken template) or
+    SnippetTooLong."""
     platform = check_platform(platform)
     rules = rules or default_rules(platform)
     url = tag_url(item.url, platform, campaign)
