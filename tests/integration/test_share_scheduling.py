@@ -162,16 +162,27 @@ def test_a_queue_never_reaches_past_an_articles_window(settings):
     ids = add_articles(settings, [NOW - timedelta(minutes=i) for i in range(300)])
     scheduled = shares.schedule_new_articles(settings, now=NOW)
     found = posts(settings, account)
-    assert len(found) == 300  # every article was looked at once, and only once
+    assert 180 <= scheduled <= 4 * 48 and len(found) == scheduled
     published = dict(zip(ids, (NOW - timedelta(minutes=i) for i in range(300))))
-    kept = [p for p in found.values() if p.state == PostState.SCHEDULED]
-    skipped = [p for p in found.values() if p.state == PostState.SKIPPED]
-    assert len(kept) == scheduled and 180 <= scheduled <= 4 * 48
-    assert all(p.scheduled_at <= published[p.article_id] + timedelta(hours=48) for p in kept)
-    # The newest got the slots; the oldest were left, each saying why.
-    assert max(published[p.article_id] for p in skipped) < min(published[p.article_id] for p in kept)
-    assert {p.last_error for p in skipped} == {OUT_OF_REACH.format(hours=48)}
+    assert all(p.scheduled_at <= published[p.article_id] + timedelta(hours=48) for p in found.values())
+    # The newest got the slots; the oldest could not have gone out within their window.
+    assert set(found) == set(ids[:scheduled])
     assert shares.schedule_new_articles(settings, now=NOW + HOUR) == 0
+
+
+def test_a_queued_post_pushed_past_its_window_by_newer_ones_is_skipped_saying_why(settings):
+    account = add_account(settings, max_per_hour=1, min_gap_minutes=10)
+    older, old = add_articles(settings, [NOW - timedelta(hours=46, minutes=30),
+                                         NOW - timedelta(hours=46)])
+    shares.schedule_new_articles(settings, now=NOW)
+    assert posts(settings, account)[old].scheduled_at == NOW
+    assert posts(settings, account)[older].scheduled_at == NOW + HOUR   # window ends at +1.5 h
+    [breaking] = add_articles(settings, [NOW], prefix="breaking")
+    shares.schedule_new_articles(settings, now=NOW)
+    found = posts(settings, account)
+    assert found[breaking].scheduled_at == NOW + HOUR
+    assert found[older].state == PostState.SKIPPED
+    assert found[older].last_error == OUT_OF_REACH.format(hours=48)
 
 
 # -- Chunks --------------------------------------------------------------------------------------
