@@ -17,12 +17,15 @@ Target (issue 10): the corpus ingest ≥ 0.5 × feedparser's bare rate on the sa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import feedparser
+from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -68,9 +71,8 @@ def bench_corpus(database_url: str | None, rounds: int, profile: bool) -> None:
     targets = [str(p) for p in files]
     detect_language("load the language model before timing")   # once a process, ~1.5 s
     measured = []   # (feedparser s, pressbot s)
-    for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            url = database_url or f"sqlite:///{tmp}/corpus.db"
+    for n in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp, fresh_database(database_url, tmp, n) as url:
             db.upgrade(url)
             settings = Settings(home=Path(tmp), database_url=url)
             if profile:
@@ -90,6 +92,25 @@ def bench_corpus(database_url: str | None, rounds: int, profile: bool) -> None:
     print(f"feedparser alone    {entries / bare_s:10.0f} entries/s   (median round)")
     print(f"pressbot ingest     {entries / ours_s:10.0f} entries/s   "
           f"({bare_s / ours_s:.2f} × feedparser; target ≥ 0.5)")
+
+
+@contextmanager
+def fresh_database(base_url: str | None, tmp: str, n: int):
+    """A new SQLite file, or a PostgreSQL schema of its own (dropped afterwards)."""
+    if not base_url:
+        yield f"sqlite:///{tmp}/corpus.db"
+        return
+    schema = f"bench_ingest_{os.getpid()}_{n}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        db.dispose_engines()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def _timed(work) -> float:
