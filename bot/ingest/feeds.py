@@ -410,16 +410,20 @@ _MARKUP = re.compile(r"</[A-Za-z][\w-]*\s*>|<[A-Za-z][\w-]*\s[^<>]*=[^<>]*>")
 def _plain_text(element, typed: bool, key: str = "title") -> str:
     """A title as plain text. Atom says what its text is (`typed`); RSS never does, and its
     titles carry escaped HTML as often as not, so there anything tag-like is read as HTML
-    (feedparser calls it text when it meets a tag it would not allow, such as <script>)."""
-    detail = element.get(f"{key}_detail")
-    value = (detail or {}).get("value") or element.get(key) or ""
+    (feedparser calls it text when it meets a tag it would not allow, such as <script>).
+    The value is feedparser's `title`, not `title_detail`'s: with a <title> nested deeper
+    in the entry (an <image>'s), only `title` is the entry's own (feedparser's
+    node_precedence tests)."""
+    detail = dict(element.get(f"{key}_detail") or {})
+    value = element.get(key) or detail.get("value") or ""
     if "<" not in value and "&" not in value:
         return clean_title(value)   # nothing to sanitise or decode: most titles
-    if detail and not typed and detail.get("type") == "text/plain" and _MARKUP.search(
-            detail.get("value") or ""):
-        return clean_title(detail["value"])
+    if not typed and detail.get("type") == "text/plain" and _MARKUP.search(value):
+        return clean_title(value)
+    detail["value"] = value
     # Through the sanitiser first: it drops <script> with its text, which tag stripping keeps.
-    return clean_title(sanitize_html(_html_of(detail) or html.escape(element.get(key) or "")))
+    return clean_title(sanitize_html(_html_of(detail) if detail.get("type")
+                                     else html.escape(value)))
 
 
 def _html_of(detail) -> str:

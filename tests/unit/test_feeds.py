@@ -490,3 +490,13 @@ def test_html_titles_become_plain_text():
     result = parse_feed(content, "https://x.example/feed")
 
     assert [d.title for d in result.drafts] == ["Budget vote ends in tie", "40 ft2 flat"]
+
+
+def test_atom_title_precedence_as_feedparsers_own_tests_expect():
+    # feedparser's node_precedence/atom10_title.xml: "entries[0]['title'] ==
+    # entries[1]['title'] == 'Correct Value'", whatever an <image><title> inside says.
+    path = (Path(__file__).resolve().parents[1] / "data" / "feeds-corpus" / "feedparser"
+            / "wellformed" / "node_precedence" / "atom10_title.xml")
+    result = parse_feed(path.read_bytes(), "https://x.example/feed")
+
+    assert [d.title for d in result.drafts] == ["Correct Value", "Correct Value"]
