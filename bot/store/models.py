@@ -187,6 +187,15 @@ class SharePost(Base):
     remote_url: Mapped[str | None] = mapped_column(String(2048))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Public engagement counts fetched back from the platform (issue 14, migration 0014;
+    # bot/services/post_metrics.py). NULL: the platform does not give that count.
+    likes: Mapped[int | None] = mapped_column(Integer)
+    reposts: Mapped[int | None] = mapped_column(Integer)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    views: Mapped[int | None] = mapped_column(Integer)
+    metrics_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    metrics_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    metrics_note: Mapped[str | None] = mapped_column(Text)
 
     @property
     def idempotency_key(self) -> str:
