@@ -3,6 +3,7 @@ of an account's queue, and bounded committed chunks — on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, insert, select
@@ -204,3 +205,15 @@ def test_a_pass_does_a_bounded_number_of_committed_chunks_and_every_account_gets
     assert all(p.chunks <= 4 for p in passes)
     assert [len(posts(settings, a)) for a in accounts] == [45, 45, 45]
     assert len(passes) == 4   # 15 chunks of work (5 per account) plus the empty last look
+
+
+def test_accounts_add_takes_a_recency_window_and_refuses_a_bad_one(tmp_path):
+    from tests.integration.test_cli import run
+
+    home = tmp_path / "data"
+    added = run(home, "accounts", "add", "weekly", "--platform", "mastodon", "--recency-hours", "168")
+    assert added.returncode == 0, added.stderr
+    refused = run(home, "accounts", "add", "never", "--platform", "x", "--recency-hours", "0")
+    assert refused.returncode == 2 and "--recency-hours" in refused.stderr
+    listed = json.loads(run(home, "accounts", "list", "--json").stdout)
+    assert [(a["name"], a["recency_hours"]) for a in listed] == [("weekly", 168)]
