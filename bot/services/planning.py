@@ -191,6 +191,13 @@ def timeline(settings: Settings, start: datetime, end: datetime, *,
     return sorted(items, key=lambda item: item["when"])
 
 
+def calendar_choices(settings: Settings) -> dict:
+    """What the calendar's filters offer: list names and account names, sorted."""
+    with session_scope(settings.effective_database_url) as session:
+        return {"lists": list(session.scalars(select(MailingList.name).order_by(MailingList.name))),
+                "accounts": list(session.scalars(select(SocialAccount.name).order_by(SocialAccount.name)))}
+
+
 def by_local_day(items: list[dict], tz: str) -> list[tuple[date, list[dict]]]:
     """Items grouped by their day in the site's time zone, days in order."""
     place = zone(tz)

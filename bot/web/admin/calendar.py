@@ -1,44 +1,83 @@
 """The calendar: digest editions (built, planned, and the runs lists' schedules will still
-produce) and share posts on one timeline, grouped by day in the site's time zone."""
+produce) and share posts on one timeline, grouped by day in the site's time zone and, within
+a day, one row per article with a chip per account (bot.domain.calendar).
+
+Two views: the list (today first, then the days ahead, then the week before) and the week
+(Monday to Sunday in seven columns, made to fit one screen). Filters narrow by list,
+account and status; they ride along in every link so paging keeps them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 
+from bot.domain import calendar as shape
 from bot.domain.schedules import zone
+from bot.errors import BadInput
 from bot.services import planning
 from bot.web.security import settings_of
 from bot.web.templating import render
 
 router = APIRouter()
 
-# Shown by default: a week back, two weeks ahead; prev/next move by the whole span.
+# The list view: a week back, two weeks ahead; prev/next move by the whole span.
 DAYS_BACK, SPAN = 7, 21
+VIEWS = ("list", "week")
 
 
-def _first_day(value: str | None, today: date) -> tuple[date, str | None]:
-    if value:
-        try:
-            return date.fromisoformat(value), None
-        except ValueError:
-            return today - timedelta(days=DAYS_BACK), f"{value!r} is not a date like 2026-11-29"
-    return today - timedelta(days=DAYS_BACK), None
+def _first_day(value: str | None, today: date) -> tuple[date | None, str | None]:
+    if not value:
+        return None, None
+    try:
+        return date.fromisoformat(value), None
+    except ValueError:
+        return None, f"start: {value!r} is not a date like 2026-11-29"
+
+
+def _span(view: str, start: date | None, today: date) -> tuple[date, int]:
+    if view == "week":
+        return shape.week_start(start or today), 7
+    return (start or today - timedelta(days=DAYS_BACK)), SPAN
 
 
 @router.get("/calendar")
-def calendar(request: Request, start: str | None = None):
+def calendar(request: Request, start: str | None = None, view: str = "list",
+             list: str | None = None, account: str | None = None, status: str | None = None):
     settings = settings_of(request)
     tz = settings.timezone or "UTC"
     today = datetime.now(zone(tz)).date()
+    errors = []
     first, error = _first_day(start, today)
-    begin, end = planning.day_range(first, SPAN, tz)
-    items = planning.timeline(settings, begin, end)
+    errors += [error] if error else []
+    if view not in VIEWS:
+        errors.append(f"view: {view!r} is not one of {', '.join(VIEWS)}")
+        view = "list"
+    try:
+        filters = shape.Filters.of(list, account, status)
+    except BadInput as exc:
+        errors.append(str(exc))
+        filters = shape.Filters()
+    first, span = _span(view, first, today)
+    begin, end = planning.day_range(first, span, tz)
+    items = shape.filtered(planning.timeline(settings, begin, end), filters)
+    days = [(day, shape.article_rows(day_items))
+            for day, day_items in planning.by_local_day(items, tz)]
+    ahead, earlier = shape.today_first(days, today)
+    kept = {"view": view, "list": filters.list, "account": filters.account, "status": filters.status}
+
+    def link(**change) -> str:
+        query = {k: v for k, v in {**kept, **change}.items() if v and not (k == "view" and v == "list")}
+        return "/admin/calendar" + ("?" + urlencode(query) if query else "")
+
     return render(request, "admin/calendar.html", {
-        "days": planning.by_local_day(items, tz), "first": first,
-        "last": first + timedelta(days=SPAN - 1), "today": today,
-        "prev": (first - timedelta(days=SPAN)).isoformat(),
-        "next": (first + timedelta(days=SPAN)).isoformat(),
-        "slot_key": planning.slot_key, "error": error,
-    }, status_code=400 if error else 200)
+        "view": view, "ahead": ahead, "earlier": earlier, "week": shape.week(days, first),
+        "first": first, "last": first + timedelta(days=span - 1), "today": today,
+        "prev": link(start=(first - timedelta(days=span)).isoformat()),
+        "next": link(start=(first + timedelta(days=span)).isoformat()),
+        "around_today": link(), "cleared": link(start=first.isoformat(), list=None, account=None, status=None), "list_view": link(view="list", start=None),
+        "week_view": link(view="week", start=first.isoformat() if view == "week" else None),
+        "filters": filters, "choices": planning.calendar_choices(settings),
+        "states": shape.STATES, "slot_key": planning.slot_key, "error": "; ".join(errors),
+    }, status_code=400 if errors else 200)
