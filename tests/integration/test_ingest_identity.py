@@ -112,3 +112,30 @@ def test_the_cli_says_a_failed_url_was_not_kept(settings, http_server, tmp_path)
     listed = run(tmp_path / "home", "sources", "list", "--json",
                  DATABASE_URL=settings.effective_database_url)
     assert listed.returncode == 0 and "gone.xml" not in listed.stdout
+
+
+def test_migration_0015_makes_stored_markup_titles_plain_text(database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.store import db
+
+    cfg = db.alembic_config(database_url)
+    engine = db.get_engine(database_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+        conn.execute(text("INSERT INTO sources (id, kind, url, poll_interval, failure_count, "
+                          "created_at) VALUES (1, 'feed', 'https://x.example/f', 900, 0, "
+                          "CURRENT_TIMESTAMP)"))
+        for n, title in enumerate(["<script>alert(1)</script>Budget vote <img src=\"x\"> ends",
+                                   "Use the <p> element", "Q&A: 5 < 6"], start=1):
+            conn.execute(text(
+                "INSERT INTO articles (id, source_id, title, summary, body_html, categories, "
+                "published_at, published_known, content_hash, revision, first_seen_at) VALUES "
+                "(:id, 1, :title, '', '', '[]', CURRENT_TIMESTAMP, true, 'h', 0, "
+                "CURRENT_TIMESTAMP)"), {"id": n, "title": title})
+        command.upgrade(cfg, "head")
+        titles = conn.execute(text("SELECT title FROM articles ORDER BY id")).scalars().all()
+
+    assert titles == ["Budget vote ends", "Use the <p> element", "Q&A: 5 < 6"]
