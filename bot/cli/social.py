@@ -165,11 +165,14 @@ def share_list(
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
     table = Table("id", "article", "title", "account", "state", "scheduled", "tries",
-                  "remote / error")
+                  "remote / error", "likes/reposts/replies")
     for r in rows:
+        m = r["metrics"]
+        counts = ("/".join("-" if m[k] is None else str(m[k]) for k in ("likes", "reposts", "replies"))
+                  if m["at"] else "")
         table.add_row(str(r["id"]), str(r["article_id"]), Text(r["title"]), r["account"], r["state"],
                       r["scheduled_at"][:16].replace("T", " "), str(r["attempts"]),
-                      r["last_error"] or r["remote_url"] or r["remote_id"] or "")
+                      r["last_error"] or r["remote_url"] or r["remote_id"] or "", counts)
     out.print(table)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.services import bounce_mailbox, shares
+from bot.services import bounce_mailbox, post_metrics, shares
 from bot.services.dispatch_email import find_email_work, unsettled_deliveries
 from bot.services.ingest import due_source_ids
 from bot.services.locks import dispatch_lock
@@ -39,7 +39,9 @@ POLL_SOURCE = "pressbot.poll_source"
 PUBLISH_POST = "pressbot.publish_post"
 BUILD_EDITION = "pressbot.build_edition"
 DELIVER_BATCH = "pressbot.deliver_batch"
-KINDS = ("source", "post", "edition", "batch")
+FETCH_POST_METRICS = "pressbot.fetch_post_metrics"
+# "metric": a sent post's counts to fetch back (issue 14); no DispatchTick column of its own.
+KINDS = ("source", "post", "edition", "batch", "metric")
 COUNT_COLUMN = {"source": "sources", "post": "posts", "edition": "editions", "batch": "batches"}
 
 # At most this many items of one kind per tick: a backlog drains over a few ticks instead
@@ -114,7 +116,8 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
         fresh = _mark(session, jobs, now, timedelta(seconds=settings.redispatch_after))
         tick = DispatchTick(started_at=now, holder=f"{socket.gethostname()}:{os.getpid()}",
                             scheduled=report.scheduled, already_queued=len(jobs) - len(fresh),
-                            **{COUNT_COLUMN[k]: sum(j.copies for j in fresh if j.kind == k) for k in KINDS})
+                            **{COUNT_COLUMN[k]: sum(j.copies for j in fresh if j.kind == k)
+                               for k in COUNT_COLUMN})
         session.add(tick)
         session.flush()
         report.tick_id, report.already_queued = tick.id, tick.already_queued
@@ -150,7 +153,7 @@ def _enqueue_all(settings: Settings, enqueue: Enqueue, fresh: list[Job],
 
 def find_due(settings: Settings, now: datetime) -> list[Job]:
     return (_due_sources(settings, now) + _due_posts(settings, now)
-            + due_email_jobs(settings, now))
+            + due_email_jobs(settings, now) + _due_metrics(settings, now))
 
 
 def _due_sources(settings: Settings, now: datetime) -> list[Job]:
@@ -175,6 +178,12 @@ def _due_posts(settings: Settings, now: datetime) -> list[Job]:
             .order_by(SharePost.scheduled_at).limit(MAX_PER_KIND)).all()
     return [Job("post", pid, lease if state == PostState.CLAIMED else scheduled, PUBLISH_POST, [pid])
             for pid, state, scheduled, lease in rows]
+
+
+def _due_metrics(settings: Settings, now: datetime) -> list[Job]:
+    """Sent posts whose counts are due to be fetched back (bot.services.post_metrics)."""
+    return [Job("metric", pid, due, FETCH_POST_METRICS, [pid])
+            for pid, due in post_metrics.due_posts(settings, now, MAX_PER_KIND)]
 
 
 def due_email_jobs(settings: Settings, now: datetime) -> list[Job]:

@@ -21,6 +21,7 @@ from bot.domain.snippets.bluesky import LINK as LINK_FACET
 from bot.domain.snippets.bluesky import facets as bluesky_facets
 from bot.errors import BadInput, PermanentError, TransientError
 from bot.services import outages
+from bot.services.post_metrics import metrics_dict, start_schedule
 from bot.social.base import AuthError, DuplicateError, PostRequest, Publisher
 from bot.social.credentials import encrypt_credentials
 from bot.social.factory import REQUIRED, build_publisher
@@ -233,7 +234,7 @@ def _post_dict(post: SharePost, account: SocialAccount) -> dict:
             "last_error": post.last_error, "remote_id": post.remote_id,
             "remote_url": post.remote_url,
             "sent_at": post.sent_at.isoformat() if post.sent_at else None,
-            "text": post.text}
+            "text": post.text} | metrics_dict(post)
 
 
 def list_shares(settings: Settings, *, due: bool = False, failed: bool = False,
@@ -370,6 +371,7 @@ def publish_one(settings: Settings, post_id: int, *, now: datetime | None = None
         else:
             post.state, post.sent_at, post.lease_until = PostState.SENT, now, None
             post.remote_id, post.remote_url = published.remote_id, published.remote_url
+            start_schedule(post, now)   # its counts are fetched back from 1 h on
             report.sent.append(post.id)
             outages.mark_recovered(session, outages.account_key(account.id))
     return report

@@ -46,6 +46,17 @@ class Published:
     remote_url: str | None = None
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """A post's public counts as the platform reports them; None: it does not give that one
+    (never guessed as 0)."""
+
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    views: int | None = None
+
+
 class Publisher(Protocol):
     platform: str
 
@@ -54,3 +65,7 @@ class Publisher(Protocol):
 
     def check(self) -> str:
         """Verify the credentials against the platform; return the account's handle/name."""
+
+    def metrics(self, remote_id: str) -> Metrics | None:
+        """The post's public counts now, or None when this platform gives a bot none (the
+        outbox, Telegram). Raises the errors above like publish (a 429: TransientError)."""

@@ -26,7 +26,8 @@ from pydantic import ValidationError
 
 from bot.net.policy import OutboundPolicy
 from bot.social.images import download_image
-from bot.social.base import AuthError, PermanentError, PostRequest, Published, TransientError
+from bot.social.base import (AuthError, Metrics, PermanentError, PostRequest, Published,
+                             TransientError)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,16 @@ class BlueskyPublisher:
         # getSession, not the cached login: it proves the session still works right now.
         session = self._call(lambda: client.com.atproto.server.get_session())
         return f"@{session.handle}"
+
+    def metrics(self, remote_id: str) -> Metrics:
+        """app.bsky.feed.getPosts for the post's at:// URI (the PDS proxies it to the
+        AppView). Bluesky shows no views."""
+        client = self._ready()
+        found = self._call(lambda: client.app.bsky.feed.get_posts({"uris": [remote_id]})).posts
+        if not found:
+            raise PermanentError(f"bluesky: post {remote_id} is gone (getPosts found nothing)")
+        post = found[0]
+        return Metrics(likes=post.like_count, reposts=post.repost_count, replies=post.reply_count)
 
     # -- the session ------------------------------------------------------------------
 

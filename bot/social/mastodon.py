@@ -18,7 +18,8 @@ from mastodon import (
     MastodonServerError,
 )
 
-from bot.social.base import AuthError, PermanentError, PostRequest, Published, TransientError
+from bot.social.base import (AuthError, Metrics, PermanentError, PostRequest, Published,
+                             TransientError)
 
 DEFAULT_LIMITS = (500, 23)   # Mastodon's stock max_characters and characters_reserved_per_url
 
@@ -86,6 +87,16 @@ class MastodonPublisher:
         except MastodonError as exc:
             raise self._translate(exc) from exc
         return f"@{account['acct']}"
+
+    def metrics(self, remote_id: str) -> Metrics:
+        """GET /api/v1/statuses/:id: favourites, boosts and replies as this server knows
+        them (a remote server's boosts reach it late or not at all). Mastodon shows no views."""
+        try:
+            status = self.client.status(remote_id)
+        except MastodonError as exc:
+            raise self._translate(exc) from exc
+        return Metrics(likes=status.get("favourites_count"), reposts=status.get("reblogs_count"),
+                       replies=status.get("replies_count"))
 
     def _translate(self, exc: MastodonError) -> Exception:
         if isinstance(exc, MastodonRatelimitError):

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.social.base import PostRequest, Published
+from bot.social.base import Metrics, PostRequest, Published
 
 
 class OutboxPublisher:
@@ -36,3 +36,6 @@ class OutboxPublisher:
 
     def check(self) -> str:
         return f"outbox ({self.path})"
+
+    def metrics(self, remote_id: str) -> Metrics | None:
+        return None   # nobody saw an outbox post

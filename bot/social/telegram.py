@@ -14,7 +14,8 @@ import re
 
 import httpx
 
-from bot.social.base import AuthError, PermanentError, PostRequest, Published, TransientError
+from bot.social.base import (AuthError, Metrics, PermanentError, PostRequest, Published,
+                             TransientError)
 
 TIMEOUT = 30.0
 _TOKEN_IN_URL = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
@@ -53,6 +54,12 @@ class TelegramPublisher:
 
     def check(self) -> str:
         return f"@{self._call('getMe', {})['username']}"
+
+    def metrics(self, remote_id: str) -> Metrics | None:
+        """None: the Bot API has no method that reads a message back, and the Message
+        objects a bot gets carry no view count (channel views are visible to MTProto user
+        clients only), so Telegram's counts are not available to pressbot."""
+        return None
 
     def _call(self, method: str, payload: dict) -> dict:
         try:

@@ -17,8 +17,8 @@ from requests.adapters import HTTPAdapter
 
 from bot.net.policy import OutboundPolicy
 from bot.social.images import download_image
-from bot.social.base import (AuthError, DuplicateError, PermanentError, PostRequest, Published,
-                             TransientError)
+from bot.social.base import (AuthError, DuplicateError, Metrics, PermanentError, PostRequest,
+                             Published, TransientError)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,23 @@ class XPublisher:
         except (tweepy.TweepyException, requests.RequestException) as exc:
             raise translate(exc) from exc
         return f"@{response.data.username}"
+
+    def metrics(self, remote_id: str) -> Metrics:
+        """GET /2/tweets/:id with public_metrics (user context: the app's own limit).
+        reposts are plain reposts (quotes are posts of their own); views are X's
+        impression_count, None where X leaves it out."""
+        try:
+            response = self.client.get_tweet(remote_id, tweet_fields=["public_metrics"],
+                                             user_auth=True)
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise translate(exc) from exc
+        if response.data is None:
+            # X answers a deleted or hidden post with 200 and a "resource-not-found" error.
+            said = "; ".join(e.get("detail", "") for e in response.errors or []) or "not found"
+            raise PermanentError(f"x: post {remote_id} is gone: {said}")
+        counts = response.data.public_metrics or {}
+        return Metrics(likes=counts.get("like_count"), reposts=counts.get("retweet_count"),
+                       replies=counts.get("reply_count"), views=counts.get("impression_count"))
 
     def _upload_image(self, image_url: str) -> str | None:
         """The uploaded image's media id, or None: a post without its picture beats no post,

@@ -18,7 +18,8 @@ from celery import Celery
 from bot.config import Settings, get_settings
 from bot.tasks.config import celery_config
 
-TASK_MODULES = ["bot.tasks.dispatch", "bot.tasks.ingest", "bot.tasks.shares", "bot.tasks.email"]
+TASK_MODULES = ["bot.tasks.dispatch", "bot.tasks.ingest", "bot.tasks.shares", "bot.tasks.email",
+                "bot.tasks.metrics"]
 
 app = Celery("pressbot", include=TASK_MODULES)
 app.add_defaults(lambda: celery_config(get_settings()))

@@ -16,6 +16,7 @@ LIMITS = {
     "publish_post": (60, 90),    # one API call (plus an image upload) at 20-30 s timeouts
     "build_edition": (120, 150),  # render once per variant, create the delivery rows
     "deliver_batch": (240, 280),  # 500 recipients on one SMTP connection
+    "fetch_post_metrics": (60, 90),  # one read call (a Bluesky login at worst), 30 s timeouts
 }
 # Retries: exponential from RETRY_BASE, never longer than MAX_COUNTDOWN in one wait. A wait
 # the remote asks for beyond that is left to the dispatcher, which re-finds the work when

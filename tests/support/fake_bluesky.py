@@ -4,7 +4,9 @@ It serves the XRPC subset the publisher uses, with the PDS's own limits and erro
 createSession (30 per 5 minutes per account, 429 with `ratelimit-*` headers),
 refreshSession (rotates the refresh JWT and revokes the old one, as the PDS does once its
 grace period is over), getSession, getProfile (login looks the profile up), uploadBlob and
-createRecord (app.bsky.feed.post: 300 graphemes / 3000 bytes, thumb blob ≤ 1,000,000 bytes).
+createRecord (app.bsky.feed.post: 300 graphemes / 3000 bytes, thumb blob ≤ 1,000,000 bytes),
+getPosts (the AppView's post views with like/repost/reply counts, at most 25 URIs; a post
+that is gone is simply missing from the answer, as on Bluesky).
 Tokens are real HS256 JWTs, since atproto reads `exp` from the access JWT to decide when to
 refresh. Every request is recorded; `force()` scripts the next answer to a method."""
 
@@ -27,6 +29,7 @@ import regex
 LOGIN_LIMIT, LOGIN_WINDOW = 30, 300   # createSession: per account, per 5 minutes
 MAX_GRAPHEMES, MAX_TEXT_BYTES = 300, 3000
 MAX_THUMB_BYTES = 1_000_000
+MAX_GET_POSTS = 25                    # app.bsky.feed.getPosts: uris maxLength
 POST = "app.bsky.feed.post"
 _B32_SORT = "234567abcdefghijklmnopqrstuvwxyz"
 
@@ -69,6 +72,7 @@ class FakeBluesky:
         self.access_ttl = access_ttl          # seconds an access JWT lives
         self.calls: list[Call] = []
         self.records: list[dict] = []         # createRecord bodies that were accepted
+        self.counts: dict[str, dict] = {}     # at:// URI → likeCount, repostCount, …
         self.blobs: dict[str, tuple[bytes, str]] = {}
         self._secret = uuid.uuid4().bytes
         self._live_refresh: set[str] = set()  # jti of refresh JWTs not yet rotated or revoked
@@ -236,8 +240,23 @@ class FakeBluesky:
         rkey = self._tid()
         self.records.append(body)
         cid = cid_for(json.dumps(record, sort_keys=True).encode())
+        self.counts[f"at://{self.did}/{POST}/{rkey}"] = {
+            "cid": cid, "record": record, "likeCount": 0, "repostCount": 0, "replyCount": 0,
+            "quoteCount": 0}
         return {"uri": f"at://{self.did}/app.bsky.feed.post/{rkey}", "cid": cid,
                 "commit": {"cid": cid_for(cid.encode()), "rev": rkey}, "validationStatus": "valid"}
+
+    def get_posts(self, call: Call, params: dict) -> dict:
+        self._bearer(call.headers, "com.atproto.appPass")
+        uris = params.get("uris") or []
+        if len(uris) > MAX_GET_POSTS:
+            raise XrpcError(400, "InvalidRequest",
+                            f"Error: uris must not have more than {MAX_GET_POSTS} elements")
+        author = {"did": self.did, "handle": self.handle, "displayName": "Newsroom"}
+        return {"posts": [{"uri": uri, "cid": post["cid"], "author": author,
+                           "record": post["record"], "indexedAt": post["record"]["createdAt"],
+                           **{k: v for k, v in post.items() if k.endswith("Count")}}
+                          for uri in uris if (post := self.counts.get(uri))]}
 
     def _check_post(self, record: dict) -> None:
         bad = "Invalid app.bsky.feed.post record: "
@@ -286,6 +305,7 @@ class FakeBluesky:
         ("GET", "app.bsky.actor.getProfile"): get_profile,
         ("POST", "com.atproto.repo.uploadBlob"): upload_blob,
         ("POST", "com.atproto.repo.createRecord"): create_record,
+        ("GET", "app.bsky.feed.getPosts"): get_posts,
     }
 
     # -- HTTP -------------------------------------------------------------------------
@@ -293,7 +313,8 @@ class FakeBluesky:
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         url = urlsplit(handler.path)
         nsid = url.path.removeprefix("/xrpc/")
-        params = {k: v[0] for k, v in parse_qs(url.query).items()}
+        # Single values, but a list for getPosts' repeated `uris`.
+        params = {k: (v if k == "uris" else v[0]) for k, v in parse_qs(url.query).items()}
         call = Call(handler.command, nsid, {k.lower(): v for k, v in handler.headers.items()}, body)
         with self._lock:
             self.calls.append(call)

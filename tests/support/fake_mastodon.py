@@ -10,6 +10,9 @@ app/services/post_status_service.rb, config/initializers/rack_attack.rb, Doorkee
   the first time and creates nothing (checked before validation, as Mastodon does).
 - a bad or missing Bearer token on authenticated endpoints -> 401 "The access token is invalid";
   the instance endpoints need no token.
+- GET /api/v1/statuses/:id: the status with its favourites/reblogs/replies counts, 404
+  {"error": "Record not found"} for one that is gone; reads count against the
+  authenticated API limit (`api_limit` per 5 minutes), with rack-attack's headers.
 - 429 from the rate limiter: X-RateLimit-Limit/Remaining/Reset (ISO 8601, microseconds, UTC)
   and {"error": "Too many requests"}.
 """
@@ -30,6 +33,9 @@ import regex
 from twitter_text import extract_urls_with_indices
 
 AUTHENTICATED = {"/api/v1/accounts/verify_credentials", "/api/v1/statuses"}
+STATUS_PATH = re.compile(r"^/api/v1/statuses/(\d+)$")
+# rack-attack's throttle_authenticated_api: 1,500 requests per 5 minutes per token.
+API_LIMIT, API_PERIOD = 1500, 300
 REMOTE_MENTION = re.compile(r"(^|[^/\w])@(([a-z0-9_]+)@[a-z0-9.\-]+[a-z0-9]+)", re.IGNORECASE)
 
 
@@ -65,6 +71,8 @@ class FakeMastodon:
         self._idempotency: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()   # handler threads share the lists above
         self._next_id = 110_000_000_000_000_001
+        self.api_limit = API_LIMIT     # reads per window (a test may lower it)
+        self._api_used, self._api_window = 0, 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -150,6 +158,9 @@ class FakeMastodon:
                      ("GET", "/api/v2/instance"): self._instance_v2,
                      ("GET", "/api/v1/accounts/verify_credentials"): self._verify_credentials,
                      ("POST", "/api/v1/statuses"): self._post_status}.get((handler.command, path))
+            match = STATUS_PATH.match(path)
+            if route is None and match and handler.command == "GET":
+                return self._get_status(handler, match.group(1))
             if route is None:
                 return self._json(handler, 404, {"error": "Record not found"})
             if path in AUTHENTICATED and headers.get("authorization") != f"Bearer {self.token}":
@@ -203,14 +214,36 @@ class FakeMastodon:
                   "content": f"<p>{html.escape(text)}</p>",
                   "visibility": seen.form.get("visibility", "public"),
                   "language": seen.form.get("language"), "account": self._account(),
-                  "media_attachments": [], "mentions": [], "tags": [], "emojis": []}
+                  "media_attachments": [], "mentions": [], "tags": [], "emojis": [],
+                  "favourites_count": 0, "reblogs_count": 0, "replies_count": 0}
         self.statuses.append(status)
         if key:
             self._idempotency[key] = (now, status)
         return 200, status
 
-    def _json(self, handler, status: int, payload: dict) -> None:
-        self._send(handler, status, json.dumps(payload).encode(), "application/json; charset=utf-8", {})
+    def set_counts(self, status_id: str, **counts: int) -> None:
+        """favourites_count, reblogs_count, replies_count of a status made here."""
+        next(s for s in self.statuses if s["id"] == status_id).update(counts)
+
+    def _get_status(self, handler, status_id: str) -> None:
+        now = time.time()
+        if now >= self._api_window + API_PERIOD:
+            self._api_window, self._api_used = now, 0
+        reset = datetime.fromtimestamp(self._api_window + API_PERIOD, timezone.utc)
+        self._api_used += 1
+        limits = {"X-RateLimit-Limit": str(self.api_limit),
+                  "X-RateLimit-Remaining": str(max(0, self.api_limit - self._api_used)),
+                  "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if self._api_used > self.api_limit:
+            return self._json(handler, 429, {"error": "Too many requests"}, limits)
+        status = next((s for s in self.statuses if s["id"] == status_id), None)
+        if status is None:
+            return self._json(handler, 404, {"error": "Record not found"}, limits)
+        self._json(handler, 200, status, limits)
+
+    def _json(self, handler, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        self._send(handler, status, json.dumps(payload).encode(), "application/json; charset=utf-8",
+                   headers or {})
 
     @staticmethod
     def _send(handler, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:

@@ -14,13 +14,14 @@ import itertools
 import json
 import struct
 import threading
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 from twitter_text import parse_tweet
@@ -28,6 +29,7 @@ from twitter_text import parse_tweet
 LIMIT = 280
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_PATH = "/1.1/media/upload.json"
+READ_LIMIT = 900   # GET /2/tweets/:id per user per 15 minutes (X's documented user limit)
 
 # X's real bodies. v2 answers in RFC 7807 "problem" shape, v1.1 with an "errors" list.
 UNAUTHORIZED_V2 = {"title": "Unauthorized", "type": "about:blank", "status": 401,
@@ -43,6 +45,14 @@ UNAVAILABLE = {"title": "Service Unavailable", "detail": "Service Unavailable",
 TOO_LONG = {"detail": "Your Tweet text is too long. For more information on how Twitter determines "
                       "text length see https://github.com/twitter/twitter-text.",
             "type": "about:blank", "title": "Bad Request", "status": 400}
+
+
+def not_found(tweet_id: str) -> dict:
+    """X's answer for a deleted or unknown post: HTTP 200, no data, a problem in errors."""
+    return {"errors": [{"value": tweet_id, "detail": f"Could not find tweet with id: [{tweet_id}].",
+                        "title": "Not Found Error", "resource_type": "tweet", "parameter": "id",
+                        "resource_id": tweet_id,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found"}]}
 
 
 def invalid_request(parameter: str, value, message: str) -> dict:
@@ -93,6 +103,8 @@ class FakeX:
         self.forced: deque[Forced] = deque()
         self.image = png()
         self._ids = itertools.count(1_850_000_000_000_000_001)
+        self.read_limit = READ_LIMIT    # GET /2/tweets/:id per window (a test may lower it)
+        self._read_left, self._read_reset = READ_LIMIT, 0
         self._lock = threading.Lock()
         fake = self
 
@@ -181,6 +193,8 @@ class FakeX:
                                   "username": self.username}}, {}
         if (method, path) == ("POST", UPLOAD_PATH):
             return self._upload(seen.body)
+        if method == "GET" and path.startswith("/2/tweets/"):
+            return self._lookup(path.rsplit("/", 1)[1], seen)
         return 404, {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}, {}
 
     def _signed(self, method: str, path: str, seen: Seen) -> bool:
@@ -214,10 +228,42 @@ class FakeX:
                                         "Your media IDs are invalid."), {}
         if any(t["text"] == text for t in self.tweets):
             return 403, DUPLICATE, {}
-        tweet = {"id": str(next(self._ids)), "text": text, "media_ids": media_ids}
+        tweet = {"id": str(next(self._ids)), "text": text, "media_ids": media_ids,
+                 "public_metrics": {"retweet_count": 0, "reply_count": 0, "like_count": 0,
+                                    "quote_count": 0, "bookmark_count": 0,
+                                    "impression_count": 0}}
         self.tweets.append(tweet)
         return 201, {"data": {"edit_history_tweet_ids": [tweet["id"]], "id": tweet["id"],
                               "text": text}}, {}
+
+    def set_metrics(self, tweet_id: str, **counts: int) -> None:
+        """What X counts for a post: like_count, retweet_count, reply_count, quote_count,
+        bookmark_count, impression_count (each 0 until set)."""
+        tweet = next(t for t in self.tweets if t["id"] == tweet_id)
+        tweet["public_metrics"].update(counts)
+
+    def _lookup(self, tweet_id: str, seen: Seen) -> tuple[int, dict, dict]:
+        """GET /2/tweets/:id. Its own limit per user and 15-minute window, with X's headers
+        on every answer; `tweet.fields` chooses the fields, as on X."""
+        now = int(time.time())
+        if now >= self._read_reset:
+            self._read_reset, self._read_left = now + 900, self.read_limit
+        if self._read_left <= 0:
+            return 429, TOO_MANY, self._read_headers()
+        self._read_left -= 1
+        tweet = next((t for t in self.tweets if t["id"] == tweet_id), None)
+        if tweet is None:
+            return 200, not_found(tweet_id), self._read_headers()
+        fields = parse_qs(urlsplit(seen.path).query).get("tweet.fields", [""])[0].split(",")
+        data = {"id": tweet["id"], "text": tweet["text"],
+                "edit_history_tweet_ids": [tweet["id"]]}
+        if "public_metrics" in fields:
+            data["public_metrics"] = dict(tweet["public_metrics"])
+        return 200, {"data": data}, self._read_headers()
+
+    def _read_headers(self) -> dict[str, str]:
+        return {"x-rate-limit-limit": str(self.read_limit), "x-rate-limit-remaining": str(self._read_left),
+                "x-rate-limit-reset": str(self._read_reset)}
 
     def _upload(self, body) -> tuple[int, dict, dict]:
         data = body.get("media") if isinstance(body, dict) else None

@@ -89,6 +89,18 @@ class Edition(BaseModel):
 # -- Share posts ----------------------------------------------------------------------------------
 
 
+class PostMetrics(BaseModel):
+    """A sent post's public counts, fetched back 1 h, 6 h, 24 h and 72 h after sending."""
+    likes: int | None = Field(description="null: not fetched yet, or the platform gives none")
+    reposts: int | None
+    replies: int | None
+    views: int | None = Field(description="X's impressions; null on platforms that show none")
+    at: datetime | None = Field(description="When the counts were fetched")
+    next_at: datetime | None = Field(description="The next fetch; null: no more")
+    note: str | None = Field(description="Why there are no counts (e.g. Telegram gives bots "
+                                         "none), or the last fetch's error")
+
+
 class SharePost(BaseModel):
     id: int
     article_id: int
@@ -102,6 +114,7 @@ class SharePost(BaseModel):
     remote_id: str | None
     remote_url: str | None
     sent_at: datetime | None
+    metrics: PostMetrics
 
 
 class SharePostChange(Input):
