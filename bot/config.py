@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     brand_footer: str | None = None          # publisher's name and postal address
     brand_copyright: str | None = None
 
+    # Engagement (issue 14). Digest article links go through /r/<signed token> and the HTML
+    # carries an open pixel; counts are buffered (in Redis with REDIS_URL) and folded into
+    # aggregate tables by the dispatcher tick (bot/services/engagement.py).
+    click_tracking: bool = True
+    # A click or open this soon after the message was sent is a scanner's or a proxy's
+    # prefetch, not a reader's (security gateways fetch every link on arrival).
+    scanner_window_seconds: int = 10
+
     # Bounces (issue 13). With bounce_address set, each delivery's envelope sender (the
     # Return-Path bounces go to) is bounce_address with a signed token for the delivery
     # (VERP, bot/newsletter/verp.py); unset, it is the list's From address.

@@ -50,8 +50,9 @@ from dkim.canonicalization import CanonicalizationPolicy
 from bot.errors import PermanentError
 from bot.newsletter.render import (ELSE, END, IF_NAME, MARKER, NAME, PREFERENCES_URL,
                                    UNSUBSCRIBE_URL, RenderedEmail)
+from bot.newsletter.tracking import TRACK
 
-_SLOTS = (NAME, UNSUBSCRIBE_URL, PREFERENCES_URL)
+_SLOTS = (NAME, UNSUBSCRIBE_URL, PREFERENCES_URL, TRACK)
 _SLOT_RE = re.compile("(" + "|".join(map(re.escape, _SLOTS)) + ")")
 _CHOICE_RE = re.compile(f"{re.escape(IF_NAME)}(.*?){re.escape(ELSE)}(.*?){re.escape(END)}", re.S)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -76,6 +77,9 @@ class Recipient:
     message_id: str
     unsubscribe_url: str | None = None
     preferences_url: str | None = None
+    # The query of tracked links (bot.newsletter.tracking.track_value); a message built
+    # without one (a preview) gets links that count as a reader's.
+    track: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,7 @@ class PreparedMessage:
         prepare() was given a key."""
         name = _clean(r.name)
         values = {NAME: name, UNSUBSCRIBE_URL: _url(r.unsubscribe_url),
-                  PREFERENCES_URL: _url(r.preferences_url)}
+                  PREFERENCES_URL: _url(r.preferences_url), TRACK: r.track or "t=0"}
         for slot in self._links:
             if not values[slot]:
                 raise PermanentError(f"{r.message_id}: the message needs {slot} "

@@ -285,8 +285,7 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
     grouped by category; trimmed from the end when the HTML would be clipped by Gmail."""
     site = settings_view
     base = _digest_base(content, mlist, site)
-    chrome = ListChrome(base["lang"], _zone(mlist.timezone),
-                        f"{mlist.name}-{_edition_date(content).isoformat()}")
+    chrome = ListChrome(base["lang"], _zone(mlist.timezone), _campaign(content, mlist))
     views = [article_view(a, chrome) for a in select_articles(content, topics)]
     keep, omitted = len(views), 0
     ratio = 1.0   # inlined size / rendered size, learnt from the last premailer run
@@ -310,6 +309,22 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
         omitted = len(views) - keep
     text = _render(site, f"email/{mlist.template}/body.txt", context, html=False)
     return RenderedEmail(subject, _tidy(text), html, len(views), omitted)
+
+
+def _campaign(content: dict, mlist: ListInfo) -> str:
+    return f"{mlist.name}-{_edition_date(content).isoformat()}"
+
+
+def article_links(content: dict, mlist: ListInfo) -> dict[str, int | None]:
+    """Each article link exactly as render_digest writes it (UTM-tagged) → the article's
+    id: what click tracking rewrites (bot.newsletter.tracking)."""
+    campaign = _campaign(content, mlist)
+    links: dict[str, int | None] = {}
+    for article in content.get("articles") or ():
+        url = tag_url(article.get("url"), campaign)
+        if url:
+            links.setdefault(url, article.get("id"))
+    return links
 
 
 def _shrink(keep: int, size: int) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from time import monotonic
+from time import monotonic, time
 from typing import Iterator
 
 from sqlalchemy import and_, any_, cast, literal, or_, select, text, update
@@ -21,7 +21,8 @@ from bot.errors import PermanentError, TransientError
 from bot.mail.transport import MailRejected, Transport, TransportDown
 from bot.newsletter import verp
 from bot.newsletter.mime import DkimKey, PreparedMessage, Recipient, message_id, prepare
-from bot.newsletter.render import ListInfo, SiteInfo, render_digest
+from bot.newsletter.render import ListInfo, SiteInfo, article_links, render_digest
+from bot.newsletter.tracking import LinkSigner, track_value, tracked
 from bot.newsletter.tokens import TokenSigner
 from bot.store.db import get_engine, session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
@@ -50,6 +51,10 @@ class Variants:
         self._signer: TokenSigner | None = None
         self._dkim: DkimKey | None = None
         self._verp_secret: str | None = None
+        # Click tracking (issue 14): a real edition's links go through /r/; a preview's
+        # (edition 0, not stored) stay direct. Readers are named only on opted-in lists.
+        self._links: LinkSigner | None = None
+        self.track_readers = False
 
     @classmethod
     def of_content(cls, settings: Settings, mlist: MailingList, content: dict,
@@ -79,6 +84,9 @@ class Variants:
                 self.content, self.mlist, self.list_id = edition.content, ListInfo.from_model(mlist), mlist.id
                 self._signer = TokenSigner(self.settings.effective_secret_key(), self.settings.base_url)
                 self._dkim = DkimKey.from_settings(self.settings)
+                if self.settings.click_tracking:
+                    self._links = LinkSigner(self.settings.effective_secret_key())
+                    self.track_readers = bool(mlist.track_subscriber_clicks)
         return True
 
     @property
@@ -111,6 +119,10 @@ class Variants:
             mlist = replace(self.mlist, language=language)
             rendered = render_digest(self.content, mlist, topics=topics,
                                      settings_view=SiteInfo.from_settings(self.settings))
+            if self._links is not None:
+                rendered = tracked(rendered, base_url=self.settings.base_url,
+                                   edition_id=self.edition_id, signer=self._links,
+                                   article_urls=article_links(self.content, mlist))
             self._prepared[key] = prepare(
                 rendered, from_addr=(self.mlist.from_name, self.mlist.from_email),
                 reply_to=self.mlist.reply_to, list_id=f"{self.mlist.name}.{self.domain}",
@@ -122,7 +134,13 @@ class Variants:
         return self._prepared[key].build(Recipient(
             email=email, name=name, message_id=message_id(self.edition_id, sid, self.domain),
             unsubscribe_url=self._signer.url("unsubscribe", sid, lid),
-            preferences_url=self._signer.url("preferences", sid, lid)))
+            preferences_url=self._signer.url("preferences", sid, lid),
+            track=self._track(sid)))
+
+    def _track(self, subscriber_id: int) -> str | None:
+        if self._links is None:
+            return None
+        return track_value(time(), self._links.reader_token(subscriber_id) if self.track_readers else None)
 
     def fail_edition(self, error: str) -> None:
         with session_scope(self.settings.effective_database_url) as session:

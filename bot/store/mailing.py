@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +40,9 @@ class MailingList(Base):
     # Section headings in this order (category names); NULL or empty: grouped by category
     # where a category has at least two stories (bot.newsletter.sections).
     sections: Mapped[list[str] | None] = mapped_column(JSON)
+    # Per-subscriber click history (migration 0013): personal data, so off unless the list
+    # opts in (GDPR); the aggregate counts are kept either way.
+    track_subscriber_clicks: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class SubscriberStatus:

@@ -20,11 +20,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from bot import __version__
 from bot.config import Settings, get_settings
 from bot.services.editors import SESSION_LIFETIME
+from bot.services.engagement import Buffer
 from bot.services.status import health
 from bot.web import admin, api, auth, bounce_hooks, hooks, public
 from bot.web.limits import BodyLimit, limit_for
 from bot.web.security import LoginRequired, security_headers
 from bot.web.templating import render
+from bot.web.tracking import Tracking
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -105,6 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         code, body = health(settings)
         return JSONResponse(body, status_code=code)
 
+    # Added last, so it is outermost: /r/ and /o/ are answered before the session and the
+    # router (bot.web.tracking); counts go to this buffer, drained off the request path.
+    app.state.engagement = Buffer()
+    app.add_middleware(Tracking, settings=settings, buffer=app.state.engagement)
     return app
 
 

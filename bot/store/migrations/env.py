@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.store import dispatch, editors, mailing  # noqa: F401  (registers their tables)
+from bot.store import dispatch, editors, engagement, mailing  # noqa: F401  (registers their tables)
 from bot.store.models import Base
 
 config = context.config

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column('count', sa.Integer(), nullable=False, server_default='0'),
         sa.UniqueConstraint('edition_id', 'kind', 'url', name='uq_engagement_counts'),
     )
-    op.create_index('ix_engagement_counts_article', 'engagement_counts', ['article_id'])
+    op.create_index('ix_engagement_counts_article_id', 'engagement_counts', ['article_id'])
     op.create_table(
         'subscriber_clicks',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -49,7 +49,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('subscriber_clicks')
-    op.drop_index('ix_engagement_counts_article', table_name='engagement_counts')
+    op.drop_index('ix_engagement_counts_article_id', table_name='engagement_counts')
     op.drop_table('engagement_counts')
     with op.batch_alter_table('mailing_lists') as batch:
         batch.drop_column('track_subscriber_clicks')

@@ -1,0 +1,132 @@
+"""Click and open tracking in a rendered digest (issue 14), once per variant.
+
+Every article link of a rendered variant becomes `<base>/r/<token>?<TRACK>`, and the HTML
+gets a 1×1 pixel `<base>/o/<token>.gif?<TRACK>`. The token is the signed
+`[edition_id, article_id, destination]`: the redirect reads its destination from the
+signature-checked token, so `/r/` is never an open redirect, and nothing is looked up to
+answer it. Tokens carry no timestamp: a link in a year-old email still works.
+
+`TRACK` is a per-recipient placeholder (bot.newsletter.mime fills it in like the unsubscribe
+link): `t=<send time>` for every list, so a click seconds after delivery can be told from a
+reader's; plus `s=<signed subscriber id>` only on lists that keep a per-subscriber click
+history (off by default: personal data).
+
+The rewrite is string work on the already inlined HTML and the text part: premailer still
+runs once per variant (DESIGN principle 3).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from dataclasses import dataclass, replace
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from bot.errors import BadInput
+from bot.newsletter.values import MARKER
+
+TRACK = MARKER + "TRACK%%"
+_LINK_SALT = "pressbot-link"
+_READER_SALT = "pressbot-reader"
+_HREF_RE = re.compile(r'href="(https?://[^"]+)"')
+_PIXEL = ('<img src="{src}" width="1" height="1" alt="" '
+          'style="display: block; width: 1px; height: 1px; border: 0;">')
+
+
+class BadLink(BadInput):
+    """A tracking token that is forged, truncated or not one at all."""
+
+
+@dataclass(frozen=True)
+class Link:
+    edition_id: int
+    article_id: int | None
+    url: str
+
+
+class LinkSigner:
+    """Makes and reads the tokens of tracked links and of readers (subscriber ids)."""
+
+    def __init__(self, secret: str):
+        self._links = URLSafeSerializer(secret, salt=_LINK_SALT)
+        self._readers = URLSafeSerializer(secret, salt=_READER_SALT)
+
+    def link_token(self, link: Link) -> str:
+        return self._links.dumps([link.edition_id, link.article_id, link.url])
+
+    def read_link(self, token: str) -> Link:
+        try:
+            payload = self._links.loads(token)
+        except BadSignature:
+            raise BadLink("this link is invalid (bad signature)") from None
+        if not (isinstance(payload, list) and len(payload) == 3 and _is_id(payload[0])
+                and (payload[1] is None or _is_id(payload[1])) and isinstance(payload[2], str)
+                and payload[2].startswith(("http://", "https://"))):
+            raise BadLink("this link is malformed")
+        return Link(payload[0], payload[1], payload[2])
+
+    def reader_token(self, subscriber_id: int) -> str:
+        return self._readers.dumps(int(subscriber_id))
+
+    def read_reader(self, token: str) -> int | None:
+        """The subscriber id, or None for a token that does not check (the click still
+        counts in the aggregates; it just joins no one's history)."""
+        try:
+            value = self._readers.loads(token)
+        except BadSignature:
+            return None
+        return value if _is_id(value) else None
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def track_value(sent_at: int, reader: str | None = None) -> str:
+    """What TRACK becomes for one recipient: the send time (Unix seconds) and, on lists
+    that keep a click history, the reader token."""
+    return f"t={int(sent_at)}" + (f"&s={reader}" if reader else "")
+
+
+def read_track(query: dict) -> tuple[int | None, str | None]:
+    """(send time, reader token) from a tracked URL's query; junk gives (None, …)."""
+    raw = query.get("t")
+    try:
+        sent = int(raw) if raw is not None else None
+    except ValueError:
+        sent = None
+    return sent, (query.get("s") or None)
+
+
+def tracked(rendered, *, base_url: str, edition_id: int, article_urls: dict[str, int | None],
+            signer: LinkSigner):
+    """`rendered` (a RenderedEmail) with each link in `article_urls` (the URL as the
+    template wrote it → article id) pointed at the redirect, and a pixel in the HTML.
+    Other links (unsubscribe, the web version, sign-up) stay as they are."""
+    base = base_url.rstrip("/")
+    cache: dict[str, str] = {}
+
+    def redirect(url: str) -> str:
+        if url not in cache:
+            token = signer.link_token(Link(edition_id, article_urls[url], url))
+            cache[url] = f"{base}/r/{token}?{TRACK}"
+        return cache[url]
+
+    def in_html(match: re.Match) -> str:
+        url = htmllib.unescape(match[1])
+        if url not in article_urls:
+            return match[0]
+        return f'href="{htmllib.escape(redirect(url))}"'
+
+    html = _HREF_RE.sub(in_html, rendered.html)
+    pixel = _PIXEL.format(src=htmllib.escape(
+        f"{base}/o/{signer.link_token(Link(edition_id, None, base + '/'))}.gif?{TRACK}"))
+    at = html.rfind("</body>")
+    html = html[:at] + pixel + html[at:] if at >= 0 else html + pixel
+    text = rendered.text
+    # Longest first, whole URLs only (followed by white space or the end): /a must not
+    # rewrite the start of /a?b.
+    for url in sorted(article_urls, key=len, reverse=True):
+        text = re.sub(re.escape(url) + r"(?=\s|$)", lambda _m, u=url: redirect(u), text)
+    return replace(rendered, html=html, text=text)
