@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.services import bounce_mailbox, post_metrics, shares
+from bot.services import bounce_mailbox, engagement, post_metrics, shares
 from bot.services.dispatch_email import find_email_work, unsettled_deliveries
 from bot.services.ingest import due_source_ids
 from bot.services.locks import dispatch_lock
@@ -76,6 +76,7 @@ class TickReport:
     already_queued: int = 0
     jobs: list[Job] = field(default_factory=list)   # what this tick enqueued
     bounces: dict | None = None                     # the bounce mailbox's poll (bounce_mailbox)
+    engagement: int = 0                             # click/open hits folded from Redis (issue 14)
 
     def summary(self) -> str:
         if not self.acted:
@@ -125,9 +126,20 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
     _enqueue_all(settings, enqueue, fresh, report)
     # After the enqueueing, under the lock (one reader per mailbox); bounded and time-limited.
     report.bounces = bounce_mailbox.poll_on_tick(settings)
+    report.engagement = _fold_engagement(settings)
     _finish(settings, report.tick_id, now, error=None)
     log.info("tick %s: %s", report.tick_id, report.summary())
     return report
+
+
+def _fold_engagement(settings: Settings) -> int:
+    """Clicks and opens buffered in Redis into their tables (bounded). A failure here is
+    logged and retried next tick: figures must not stop the dispatcher."""
+    try:
+        return engagement.fold(settings)
+    except Exception:  # noqa: BLE001
+        log.exception("engagement counts not folded this tick")
+        return 0
 
 
 def _enqueue_all(settings: Settings, enqueue: Enqueue, fresh: list[Job],
