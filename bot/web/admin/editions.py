@@ -17,6 +17,7 @@ from bot.services import edition_preview, planning, retries
 from bot.services.editors import Editor
 from bot.services.status import outside_systems
 from bot.store.mailing import EditionStatus
+from bot.web.admin import engagement
 from bot.web.security import EMAIL_FRAME_CSP, require_editor, settings_of
 from bot.web.templating import flash, local_time, render
 
@@ -58,7 +59,13 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
         "info": info, "subject": subject, "text": text, "empty": empty, "path": target.path,
         "error": error, "send_at": default_at, "slot_key": planning.slot_key,
         "outages": _holding_back(settings, info),
+        # Figures once it went out (issue 14); a run without a row has none.
+        **(engagement.edition_context(settings, target.ref)
+           if isinstance(target.ref, int) and info["status"] in _SENT_OR_SENDING else {}),
     }, status_code=422 if error else 200)
+
+
+_SENT_OR_SENDING = (EditionStatus.SENDING, EditionStatus.SENT)
 
 
 # What a digest still going out needs from outside: the mail server (or outbox) and Redis.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Security
 
-from bot.web.api import articles, editions, lists, shares, subscribers
+from bot.web.api import articles, editions, engagement, lists, shares, subscribers
 from bot.web.api.common import ERRORS, bearer
 from bot.web.security import api_editor
 
 router = APIRouter(prefix="/api", dependencies=[Security(bearer), Depends(api_editor)], responses=ERRORS)
-for module in (articles, editions, shares, subscribers, lists):
+for module in (articles, editions, engagement, shares, subscribers, lists):
     router.include_router(module.router)
