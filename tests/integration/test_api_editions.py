@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.services import dispatch_email, editors, planning
+from bot.services import dispatch_email, editors, planning, shares
 from bot.store.db import session_scope
 from bot.store.mailing import MailingList
 from bot.web.app import create_app
@@ -115,6 +115,31 @@ def test_a_bad_calendar_range_is_422_naming_the_parameter(site, params, named):
     answer = site.call("GET", "/api/calendar", params=params)
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(named)
+
+
+def test_the_calendar_returns_share_posts_too_and_filters_by_list_account_and_status(site):
+    shares.add_account(site.settings, "gazette-x", "x")
+    shares.add_account(site.settings, "gazette-bsky", "bluesky")
+    [x_post] = shares.schedule_share(site.settings, site.article, "gazette-x", at=now() + 2 * HOUR)
+    [bsky_post] = shares.schedule_share(site.settings, site.article, "gazette-bsky", at=now() + 3 * HOUR)
+
+    answer = site.call("GET", "/api/calendar").json()
+
+    assert answer["items"] and [p["post_id"] for p in answer["posts"]] == [x_post["id"], bsky_post["id"]]
+    first = answer["posts"][0]
+    assert first["key"] == f"post-{x_post['id']}" and first["article_id"] == site.article
+    assert first["account"] == "gazette-x" and first["platform"] == "x"
+    assert first["status"] == "scheduled" and first["title"] == "Harbour reopens after the storm"
+    assert first["when"] == z(datetime.fromisoformat(x_post["scheduled_at"]))
+
+    by_account = site.call("GET", "/api/calendar", params={"account": "gazette-bsky"}).json()
+    assert by_account["items"] == [] and [p["account"] for p in by_account["posts"]] == ["gazette-bsky"]
+    by_list = site.call("GET", "/api/calendar", params={"list": "morning"}).json()
+    assert by_list["posts"] == [] and {i["list"] for i in by_list["items"]} == {"morning"}
+    sent = site.call("GET", "/api/calendar", params={"status": "sent"}).json()
+    assert sent["items"] == [] and sent["posts"] == []
+    bad = site.call("GET", "/api/calendar", params={"status": "posted"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("query parameter status")
 
 
 # -- Moving and cancelling a run without a row ------------------------------------------------------

@@ -50,6 +50,7 @@ def calendar(request: Request, start: str | None = None, view: str = "list",
     today = datetime.now(zone(tz)).date()
     errors = []
     first, error = _first_day(start, today)
+    given = first is not None
     errors += [error] if error else []
     if view not in VIEWS:
         errors.append(f"view: {view!r} is not one of {', '.join(VIEWS)}")
@@ -76,7 +77,7 @@ def calendar(request: Request, start: str | None = None, view: str = "list",
         "first": first, "last": first + timedelta(days=span - 1), "today": today,
         "prev": link(start=(first - timedelta(days=span)).isoformat()),
         "next": link(start=(first + timedelta(days=span)).isoformat()),
-        "around_today": link(), "cleared": link(start=first.isoformat(), list=None, account=None, status=None), "list_view": link(view="list", start=None),
+        "around_today": link(), "cleared": link(start=start if given else None, list=None, account=None, status=None), "list_view": link(view="list", start=None),
         "week_view": link(view="week", start=first.isoformat() if view == "week" else None),
         "filters": filters, "choices": planning.calendar_choices(settings),
         "states": shape.STATES, "slot_key": planning.slot_key, "error": "; ".join(errors),

@@ -5,10 +5,11 @@ cancelling them, one-off campaigns, and the exact email subscribers get."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
+from bot.domain import calendar as shape
 from bot.errors import BadInput
 from bot.services import digests, edition_preview, planning, subscribers
 from bot.services.editors import Editor
@@ -16,7 +17,7 @@ from bot.store.mailing import EditionStatus
 from bot.store.models import utcnow
 from bot.web.api.common import (CONFLICT, NOT_FOUND, ApiRoute, Page, Paging, ResourceId, Text,
                                 UtcDatetime, conflict, not_found)
-from bot.web.api.models import (Calendar, CalendarItem, Edition, EditionCancelled, EditionChange,
+from bot.web.api.models import (Calendar, CalendarItem, CalendarPost, Edition, EditionCancelled, EditionChange,
                                 EditionState, EmailPreview, NewCampaign, RunChange)
 from bot.web.security import api_editor, settings_of
 
@@ -60,21 +61,31 @@ def get_edition(edition_id: ResourceId, settings=Depends(settings_of)):
 
 
 @router.get("/calendar", response_model=Calendar,
-            summary="Digests in a time range: edition rows and the runs schedules will produce")
-def calendar(settings=Depends(settings_of), start: Start = None, end: End = None):
-    """Every digest edition in [start, end) by time, with its status and counts: edition rows
-    (any status but previews; `counts` are its deliveries by state) and the runs the lists'
-    schedules will still produce (`edition_id` null, status `scheduled`, `counts` =
-    `{"subscribers": n}`). A run moved or cancelled by an editor shows as its row only."""
+            summary="Digests and share posts in a time range")
+def calendar(settings=Depends(settings_of), start: Start = None, end: End = None,
+             list_name: Annotated[Text(100) | None, Query(alias="list", description=
+                 "Only this list's digests (and no posts, unless `account` is given too)")] = None,
+             account: Annotated[Text(100) | None, Query(description=
+                 "Only this account's posts (and no digests, unless `list` is given too)")] = None,
+             status: Annotated[Literal[shape.STATES] | None, Query(  # type: ignore[valid-type]
+                 description="Only digests and posts in this status")] = None):
+    """Every digest edition in [start, end) by time, with its status and counts (`items`):
+    edition rows (any status but previews; `counts` are its deliveries by state) and the runs
+    the lists' schedules will still produce (`edition_id` null, status `scheduled`, `counts` =
+    `{"subscribers": n}`). A run moved or cancelled by an editor shows as its row only.
+    `posts`: the share posts due in the range, by time, one per article and account."""
     start = start or utcnow()
     end = end or start + DEFAULT_SPAN
     if end <= start:
         raise HTTPException(422, "query parameter end: must be after start")
     if end - start > MAX_SPAN:
         raise HTTPException(422, f"query parameter end: at most {MAX_SPAN.days} days after start")
-    items = planning.upcoming(settings, start, end)
+    filters = shape.Filters.of(list_name, account, status)
+    found = shape.filtered(planning.timeline(settings, start, end), filters)
     return Calendar(start=start, end=end, items=[
-        CalendarItem.of(item, item["slot"] and planning.slot_key(item["slot"])) for item in items])
+        CalendarItem.of(item, item["slot"] and planning.slot_key(item["slot"]))
+        for item in found if item["kind"] == "edition"],
+        posts=[CalendarPost.of(item) for item in found if item["kind"] == "post"])
 
 
 # -- Moving and cancelling an edition row ---------------------------------------------------------

@@ -269,10 +269,30 @@ class CalendarItem(BaseModel):
         return cls.model_validate({**item, "slot_key": slot_key})
 
 
+class CalendarPost(BaseModel):
+    """A share post on the calendar: one article on one account."""
+    post_id: int
+    key: str = Field(description="Stable across requests: post-{id}")
+    article_id: int
+    title: str = Field(description="The article's title")
+    account: str
+    platform: str
+    when: datetime = Field(description="When it goes (or was due to go) out")
+    sent_at: datetime | None
+    status: PostStateName
+    error: str | None
+    remote_url: str | None = Field(description="The post on the platform, once sent")
+
+    @classmethod
+    def of(cls, item: dict) -> "CalendarPost":
+        return cls.model_validate(item)
+
+
 class Calendar(BaseModel):
     start: datetime
     end: datetime
-    items: List[CalendarItem] = Field(description="By time")
+    items: List[CalendarItem] = Field(description="Digest editions, by time")
+    posts: List[CalendarPost] = Field(description="Share posts, by time")
 
 
 class EditionChange(Input):
