@@ -107,6 +107,7 @@ def test_importing_the_tasks_connects_to_nothing_and_creates_nothing(tmp_path):
     # Listing the tasks configures the app (lazily, from the settings) and still connects
     # to nothing: the unreachable Redis and database above would have failed.
     assert "pressbot.dispatch" in registered and "pressbot.publish_post" in registered
+    assert "pressbot.fetch_post_metrics" in registered   # the dispatcher sends it by name
 
 
 def test_filesystem_queue_depth_counts_this_queues_messages(tmp_path):
