@@ -2,8 +2,8 @@
 
 Pure: the fetcher hands us bytes. feedparser does the reading; we take out what it should
 never see (entity declarations that could expand without bound: bot.ingest.entities),
-sanitise HTML ourselves and
-turn each entry into a draft. One bad entry is a Rejection, never the end of the feed.
+sanitise HTML ourselves and turn each entry into a draft. One bad entry is a Rejection,
+never the end of the feed.
 """
 
 from __future__ import annotations
