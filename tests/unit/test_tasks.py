@@ -95,6 +95,7 @@ def test_importing_the_tasks_connects_to_nothing_and_creates_nothing(tmp_path):
     home = tmp_path / "never-created"
     code = ("import os, sys\n"
             "import bot.tasks, bot.tasks.dispatch, bot.tasks.ingest, bot.tasks.shares, bot.tasks.email\n"
+            "import bot.tasks.metrics\n"
             "print('created' if os.path.exists(sys.argv[1]) else 'nothing')\n"
             "print(sorted(n for n in bot.tasks.app.tasks if n.startswith('pressbot.')))")
     env = {**os.environ, "PRESSBOT_HOME": str(home), "REDIS_URL": "redis://127.0.0.1:1/0",
