@@ -12,13 +12,11 @@ from typing import Callable
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
-from twitter_text import extract_urls_with_indices
 
 from bot.config import Settings
 from bot.domain.posting import check_post_time, parse_clock
 from bot.domain.snippets import PLATFORMS, PlatformRules, Snippet, SnippetInput, compose
-from bot.domain.snippets.bluesky import LINK as LINK_FACET
-from bot.domain.snippets.bluesky import facets as bluesky_facets
+from bot.domain.snippets.bluesky import post_text as bluesky_post_text
 from bot.errors import BadInput, PermanentError, TransientError
 from bot.services import outages
 from bot.services.post_metrics import metrics_dict, start_schedule
@@ -389,24 +387,6 @@ def _record_duplicate(post: SharePost, exc: DuplicateError, now: datetime, repor
     report.failed.append(post.id)
 
 
-def _edited_facets(text: str, url: str) -> list[dict]:
-    """Facets for an editor's Bluesky text: the article's link and the #tags (as the
-    composer makes them), plus any other http(s) link the editor wrote (an untagged copy of
-    the article's address, a related story), found as Mastodon and X find links."""
-    found = bluesky_facets(text, url)
-    spans = [(f["index"]["byteStart"], f["index"]["byteEnd"]) for f in found]
-    for entity in extract_urls_with_indices(text, extract_urls_without_protocol=False):
-        start, end = entity["indices"]
-        byte_start = len(text[:start].encode("utf-8"))
-        byte_end = byte_start + len(text[start:end].encode("utf-8"))
-        if any(byte_start < e and s < byte_end for s, e in spans):
-            continue
-        spans.append((byte_start, byte_end))
-        found.append({"index": {"byteStart": byte_start, "byteEnd": byte_end},
-                      "features": [{"$type": LINK_FACET, "uri": entity["url"]}]})
-    return sorted(found, key=lambda facet: facet["index"]["byteStart"])
-
-
 def _request(settings: Settings, post: SharePost, article: Article, account: SocialAccount,
              publisher: Publisher) -> PostRequest:
     rules = None
@@ -414,11 +394,11 @@ def _request(settings: Settings, post: SharePost, article: Article, account: Soc
         max_chars, per_url = publisher.limits()
         rules = PlatformRules.mastodon(max_characters=max_chars, characters_reserved_per_url=per_url)
     snippet = _compose(settings, article, account.platform, account, rules)
-    text = post.text or snippet.text
-    # An editor's text gets its facets from itself: the link and #tags as they now stand,
-    # at the byte offsets of this text (the composer's would point into another one).
-    facets = _edited_facets(text, snippet.url) if post.text and account.platform == "bluesky" \
-        else snippet.facets
+    text, facets = post.text or snippet.text, snippet.facets
+    if post.text and account.platform == "bluesky":
+        # An editor's text gets its facets from itself: its links shown short as Bluesky's
+        # client posts them (full addresses in the facets) and #tags, at this text's offsets.
+        text, facets = bluesky_post_text(text, snippet.url)
     return PostRequest(key=post.idempotency_key, text=text, url=snippet.url,
                        image_url=article.image, facets=facets,
                        card=snippet.card, parse_mode=snippet.parse_mode,

@@ -40,8 +40,10 @@ def url_for(platform: str) -> str:
 def test_plain_text_platforms(platform):
     snip = compose(platform, ARTICLE, campaign="summer")
     url = url_for(platform)
+    # Bluesky shows the link as its client does; the facet keeps the full URL.
+    shown = "news.example.com/2024/heat?id..." if platform == "bluesky" else url
     assert snip.text == ("Heat wave hits Europe\n\nTemperatures passed 40 °C in Spain.\n\n"
-                         f"{url}\n\n#ClimateChange")
+                         f"{shown}\n\n#ClimateChange")
     assert snip.url == url
     assert snip.hashtags == ("#ClimateChange",)  # "Europe" is in the title already
 
@@ -65,11 +67,12 @@ def test_bluesky_counts_graphemes_and_adds_facets_and_card():
     item = dataclasses.replace(ARTICLE, image="https://i.example/a.jpg")
     snip = compose("bluesky", item, campaign="summer")
     url = url_for("bluesky")
-    assert snip.length == len(snip.text) == 21 + 2 + 35 + 2 + len(url) + 2 + 14
+    shown = "news.example.com/2024/heat?id..."
+    assert snip.length == len(snip.text) == 21 + 2 + 35 + 2 + len(shown) + 2 + 14
     data = snip.text.encode()
-    start = data.index(url.encode())
+    start = data.index(shown.encode())
     assert snip.facets == [
-        {"index": {"byteStart": start, "byteEnd": start + len(url)},
+        {"index": {"byteStart": start, "byteEnd": start + len(shown)},
          "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}]},
         {"index": {"byteStart": len(data) - 14, "byteEnd": len(data)},
          "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "ClimateChange"}]},
@@ -204,7 +207,8 @@ def test_a_500_character_title_fits(platform):
                         url="https://n.example.com/a", categories=("Politik", "Wirtschaft"))
     snip = compose(platform, item, campaign="c")
     assert snip.length <= snip.limit
-    shown = snip.url.replace("&", "&amp;") if platform == "telegram" else snip.url
+    shown = {"telegram": snip.url.replace("&", "&amp;"),
+             "bluesky": "n.example.com/a?utm_source..."}.get(platform, snip.url)
     assert shown in snip.text
 
 
@@ -240,7 +244,8 @@ def test_bluesky_facet_bytes_after_emoji_in_title():
     data = snip.text.encode("utf-8")
     link, tag = snip.facets
     assert link["index"]["byteStart"] == len(f"{FAMILY} Family day 🇫🇷\n\n".encode())
-    assert data[link["index"]["byteStart"]:link["index"]["byteEnd"]] == snip.url.encode()
+    assert data[link["index"]["byteStart"]:link["index"]["byteEnd"]] == b"n.example.com/a?utm_source..."
+    assert link["features"][0]["uri"] == snip.url
     assert data[tag["index"]["byteStart"]:tag["index"]["byteEnd"]] == "#Société".encode()
 
 

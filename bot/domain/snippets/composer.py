@@ -42,7 +42,8 @@ class SnippetInput:
 @dataclass(frozen=True)
 class Snippet:
     """A composed post. `url` is the campaign-tagged link, `length` the platform's own
-    count of `text`. Bluesky fills `facets` and `card`; Telegram `parse_mode` and
+    count of `text`. Bluesky's `text` shows the link as its client does (short, "..."),
+    the facet carries `url`; Bluesky fills `facets` and `card`; Telegram `parse_mode` and
     `link_preview` (sendMessage's `link_preview_options`)."""
 
     platform: str
@@ -175,8 +176,9 @@ def compose(platform: str, item: SnippetInput, *, campaign: str,
     parts, text = _fit(platform, rules, _template(platform, template, templates_dir), parts)
     extra: dict = {}
     if platform == "bluesky":
-        extra = {"facets": bluesky.facets(text, url),
-                 "card": bluesky.card(url, title, summary, item.image)}
+        # Posted as Bluesky's client posts it: the link's short text, the full URL in its facet.
+        text, link_facets = bluesky.post_text(text, url)
+        extra = {"facets": link_facets, "card": bluesky.card(url, title, summary, item.image)}
     elif platform == "telegram":
         extra = {"parse_mode": "HTML", "link_preview": telegram.link_preview(url)}
     return Snippet(platform=platform, text=text, url=url,

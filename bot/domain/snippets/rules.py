@@ -49,7 +49,7 @@ def default_rules(platform: str) -> PlatformRules:
 
 def platform_length(platform: str, text: str, rules: PlatformRules | None = None) -> int:
     """`text`'s length as `platform` counts it: X's weighted length, Mastodon's graphemes
-    with URLs at the reserved length, Bluesky's graphemes, Telegram's UTF-16 units after
+    with URLs at the reserved length, Bluesky's graphemes with links as their short text, Telegram's UTF-16 units after
     its HTML is parsed."""
     platform = check_platform(platform)
     rules = rules or DEFAULT_RULES[platform]
@@ -64,6 +64,8 @@ def platform_length(platform: str, text: str, rules: PlatformRules | None = None
 
 def fits(platform: str, text: str, rules: PlatformRules) -> bool:
     """Whether the platform would accept `text` as a post's text."""
+    if platform == "bluesky":  # its links go out as their short text
+        text = bluesky.shorten_links(text)[0]
     if rules.max_bytes is not None and len(text.encode("utf-8")) > rules.max_bytes:
         return False
     if platform == "x":
