@@ -82,7 +82,8 @@ def test_share_list_names_the_article(settings):
     add_articles(settings, 1)
     shares.add_account(settings, "gazette-x", "x")
     article_id = json.loads(cli(settings, "articles", "list", "--json").stdout)[0]["id"]
-    shares.schedule_share(settings, article_id, "gazette-x", NOW + timedelta(hours=1))
+    shares.schedule_share(settings, article_id, "gazette-x",
+                          datetime.now(timezone.utc) + timedelta(hours=1))
     rows = json.loads(cli(settings, "share", "list", "--json").stdout)
     assert [r["title"] for r in rows] == ["Story 0 about the harbour"]
     assert "Story 0 about the harbour" in cli(settings, "share", "list").stdout

@@ -73,7 +73,8 @@ def test_a_refused_smtp_connection_shows_everywhere_until_mail_flows_again(setti
 def test_a_failing_account_shows_until_it_posts_again(settings):
     article_id = add_article(settings)
     shares.add_account(settings, "gazette-x", "x")
-    [post] = shares.schedule_share(settings, article_id, "gazette-x", NOW)
+    later = datetime.now(timezone.utc) + timedelta(hours=1)   # a slot still to come
+    [post] = shares.schedule_share(settings, article_id, "gazette-x", later)
     shares.publish_one(settings, post["id"], now=NOW + timedelta(days=1),
                        publisher_for=lambda account: Refusing(TransientError("503 from api.x.com")))
     [failing] = status(settings)["outages"]

@@ -40,7 +40,7 @@ def test_honcho_runs_the_procfile_on_redis_and_postgresql(queued, tmp_path):
         wait_for(lambda: {p.state for p in posts(settings).values()} == {"sent"} and posts(settings),
                  timeout=90, interval=0.2, what=f"the posts to be sent ({log})")
         health = wait_for(lambda: healthz(port), timeout=30, what="the web process")
-        assert health == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert health == {"status": "ok", "database": "ok", "broker": "ok", "failing": []}
     finally:
         honcho.send_signal(signal.SIGTERM)  # honcho stops web, worker and beat
         try:

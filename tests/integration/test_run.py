@@ -58,7 +58,7 @@ def test_run_serves_the_dashboard_and_stops_cleanly_on_sigint(home, tmp_path):
                                 env=env, cwd=home.parent)
     try:
         health = wait_for(lambda: healthz(port), timeout=60, what=f"the web app ({log})")
-        assert health == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert health == {"status": "ok", "database": "ok", "broker": "ok", "failing": []}
         wait_for(lambda: sum(outbox_counts(home).values()) == 4, timeout=60,
                  what="the first tick's posts in the outbox")
         proc.send_signal(signal.SIGINT)
