@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot.domain.snippets.bluesky import short_url
+from bot.domain.snippets.text import grapheme_count
 from bot.services import shares
 from bot.services.ingest import ingest_targets
 from bot.store.db import session_scope
@@ -78,7 +80,10 @@ def test_four_accounts_four_posts_each_published_once_in_its_slot(settings, plat
     for facet in record["record"]["facets"]:
         feature = facet["features"][0]
         span = text[facet["index"]["byteStart"]:facet["index"]["byteEnd"]].decode()
-        assert span == feature.get("uri", "#" + feature.get("tag", ""))
+        # A link shows as Bluesky's client shows it; its facet keeps the full tagged URL.
+        assert span == (short_url(feature["uri"]) if "uri" in feature else "#" + feature["tag"])
+    [link] = [f["features"][0]["uri"] for f in record["record"]["facets"] if "uri" in f["features"][0]]
+    assert "utm_source=bluesky" in link and link not in record["record"]["text"]
     [message] = platforms["telegram"].messages
     assert message["parse_mode"] == "HTML" and "utm_source=telegram" in message["text"]
     rows = {r["platform"]: r for r in shares.list_shares(settings)}
@@ -133,7 +138,8 @@ def test_compose_gives_a_valid_text_for_every_platform_and_example(sqlite_settin
         for platform in ("x", "mastodon", "bluesky", "telegram"):
             snippet = shares.compose_share(sqlite_settings, article_id, platform)
             assert 0 < snippet.length <= snippet.limit, (article_id, platform)
-            shown = html.escape(snippet.url) if platform == "telegram" else snippet.url
+            shown = {"telegram": html.escape(snippet.url),
+                     "bluesky": short_url(snippet.url)}.get(platform, snippet.url)
             assert shown in snippet.text
 
 
@@ -148,6 +154,10 @@ def test_cli_compose_prints_the_platform_count(tmp_path):
         assert set(snippet) >= {"platform", "text", "url", "length", "limit"}
         assert 0 < snippet["length"] <= snippet["limit"]
         assert ("facets" in snippet) == (platform == "bluesky")
+    # Bluesky: the shown text has the short link, `length` its graphemes, the facet the full URL.
+    assert snippet["url"] not in snippet["text"] and short_url(snippet["url"]) in snippet["text"]
+    assert snippet["length"] == grapheme_count(snippet["text"])
+    assert snippet["url"] in [f["features"][0].get("uri") for f in snippet["facets"]]
     bad = run(home, "share", "compose", str(article["id"]), "--platform", "myspace")
     assert bad.returncode == 2 and "myspace" in bad.stderr
 
