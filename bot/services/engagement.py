@@ -71,6 +71,9 @@ class Buffer:
         with self._lock:
             self._clicks.append(click)
 
+    def pending(self) -> bool:
+        return bool(self._events or self._clicks)
+
     def due(self) -> bool:
         return self._events >= FLUSH_EVENTS or (
             self._events > 0 and monotonic() - self._since >= FLUSH_SECONDS)

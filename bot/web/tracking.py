@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from time import time
-from urllib.parse import parse_qsl
 
 from bot.config import Settings
 from bot.domain.engagement import EngagementKind, classify_click, classify_open
-from bot.newsletter.tracking import BadLink, LinkSigner, read_track
+from bot.newsletter.tracking import BadLink, LinkSigner, parse_track
 from bot.services import engagement
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,18 @@ class Tracking:
                 return await self._redirect(scope, send, path[3:])
             if path.startswith("/o/") and path.endswith(".gif"):
                 return await self._pixel(scope, send, path[3:-4])
+        elif scope["type"] == "lifespan":
+            return await self.app(scope, self._draining_at_shutdown(receive), send)
         await self.app(scope, receive, send)
+
+    def _draining_at_shutdown(self, receive):
+        """The server stopping: what is buffered is pushed before the app shuts down."""
+        async def wrapped():
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await asyncio.get_running_loop().run_in_executor(None, self._drain)
+            return message
+        return wrapped
 
     async def _redirect(self, scope, send, token: str) -> None:
         try:
@@ -56,7 +66,7 @@ class Tracking:
         except BadLink:
             return await _answer(send, 404, [(b"content-type", b"text/plain; charset=utf-8")],
                                  _NOT_FOUND)
-        sent, reader = read_track(dict(parse_qsl(scope["query_string"].decode("latin-1"))))
+        sent, reader = parse_track(scope["query_string"])
         now = time()
         kind = classify_click(scope["method"], _agent(scope), sent, now, self.window)
         self.buffer.count((link.edition_id, kind, link.url, link.article_id))
@@ -75,7 +85,7 @@ class Tracking:
         except BadLink:
             link = None
         if link is not None:
-            sent, _ = read_track(dict(parse_qsl(scope["query_string"].decode("latin-1"))))
+            sent, _ = parse_track(scope["query_string"])
             kind = classify_open(scope["method"], _agent(scope), sent, time(), self.window)
             if kind is not None:
                 self.buffer.count((link.edition_id, kind, "", None))
@@ -84,22 +94,30 @@ class Tracking:
         await _answer(send, 200, [(b"content-type", b"image/gif")], PIXEL)
 
     def _maybe_drain(self) -> None:
-        if self._draining:
-            return
         loop = asyncio.get_running_loop()
-        if self.buffer.due():
+        if not self._draining and self.buffer.due():
             self._draining = True
-            loop.run_in_executor(None, self._drain)
+            loop.run_in_executor(None, self._drain_then_rearm, loop)
         elif self._timer is None:
-            # The first hit after a quiet spell: drain in FLUSH_SECONDS even if no other
-            # request comes to notice it is due.
+            # Hits are waiting: drain in FLUSH_SECONDS even if no other request comes to
+            # notice it is due.
             self._timer = loop.call_later(engagement.FLUSH_SECONDS, self._on_timer, loop)
 
     def _on_timer(self, loop) -> None:
         self._timer = None
-        if not self._draining:
-            self._draining = True
-            loop.run_in_executor(None, self._drain)
+        if self._draining:     # the running drain re-arms the timer when it ends
+            return
+        self._draining = True
+        loop.run_in_executor(None, self._drain_then_rearm, loop)
+
+    def _drain_then_rearm(self, loop) -> None:
+        self._drain()
+        # Hits that came in while this drain ran (and found it running) get a timer.
+        loop.call_soon_threadsafe(self._rearm, loop)
+
+    def _rearm(self, loop) -> None:
+        if self._timer is None and self.buffer.pending():
+            self._timer = loop.call_later(engagement.FLUSH_SECONDS, self._on_timer, loop)
 
     def _drain(self) -> None:
         try:
