@@ -213,9 +213,10 @@ def article_shares(settings: Settings, article_id: int) -> list[dict]:
 def _card(settings: Settings, article: Article, account: SocialAccount,
           post: SharePost | None) -> dict:
     rules = _editor_rules(account.platform)
-    composed, compose_error = None, None
+    composed, compose_error, link = None, None, None
     try:
-        composed = _compose(settings, article, account.platform, account, rules).text
+        snippet = _compose(settings, article, account.platform, account, rules)
+        composed, link = snippet.text, snippet.url
     except BadInput as exc:
         compose_error = str(exc)
     text = (post.text if post is not None and post.text else composed) or ""
@@ -225,7 +226,7 @@ def _card(settings: Settings, article: Article, account: SocialAccount,
         "platform_name": PLATFORM_NAMES.get(account.platform, account.platform),
         "waiting_for": _waiting_for(account), "text": text, "edited": bool(post and post.text),
         "length": length, "limit": rules.limit, "over": length > rules.limit,
-        "compose_error": compose_error,
+        "compose_error": compose_error, "link": link,  # the campaign-tagged URL (previews)
         "post": _post_dict(post, account) | {"generation": post.generation} if post else None,
         "editable": post is not None and post.state in EDITABLE,
         "movable": post is not None and post.state in MOVABLE,

@@ -13,6 +13,7 @@ import pytest
 
 from bot.domain.articles import ArticleDraft
 from bot.domain.snippets import platform_length
+from bot.domain.snippets.bluesky import short_url
 from bot.services import dispatch, share_edits, shares
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
@@ -279,13 +280,14 @@ def test_an_edited_bluesky_text_gets_facets_for_its_own_bytes(settings, newsroom
 
     [sent] = [json.loads(line) for line in
               (settings.home / "outbox" / "social" / "bluesky.jsonl").read_text().splitlines()]
-    assert sent["text"] == text
-    data = text.encode()
+    # Posted as Bluesky's client posts it: each link shown short, the full URL in its facet.
+    assert sent["text"] == text.replace(url, short_url(url)).replace("https://news", "news")
+    data = sent["text"].encode()
     spans = [(data[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode(), f["features"][0])
              for f in sent["facets"]]
     assert spans == [
-        (url, {"$type": "app.bsky.richtext.facet#link", "uri": url}),
-        ("https://news.example.com/more",
+        (short_url(url), {"$type": "app.bsky.richtext.facet#link", "uri": url}),
+        ("news.example.com/more",
          {"$type": "app.bsky.richtext.facet#link", "uri": "https://news.example.com/more"}),
         ("#Harbour", {"$type": "app.bsky.richtext.facet#tag", "tag": "Harbour"}),
     ]

@@ -1,5 +1,6 @@
 """Dashboard pages: articles and their share posts, one card per account, each editable
-before it goes out, with the platform's own length count (live, through `…/length`)."""
+before it goes out, with the platform's own length count (live, through `…/length`) and a
+preview shaped as the platform shows the post (bot.domain.snippets.preview)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from bot.domain.snippets import preview
+from bot.domain.snippets.text import plain
 from bot.errors import BadInput
 from bot.services import articles, ingest, planning, share_edits, shares
 from bot.web.security import settings_of
@@ -49,10 +52,20 @@ def _article_page(request: Request, article_id: int, *, errors: dict[int, str] |
             length, limit = share_edits.share_length(settings, card["account_id"], draft)
             card.update(text=draft, length=length, over=length > limit)
         card["error"] = (errors or {}).get(card["account_id"])
+        _add_preview(card, article)
     source = next((s for s in ingest.list_sources(settings) if s["id"] == article["source_id"]), None)
     return render(request, "admin/article.html",
                   {"article": article, "cards": cards, "source": source},
                   status_code=status_code)
+
+
+def _add_preview(card: dict, article: dict) -> None:
+    """The card's post as its platform shows it: the body (links as their shown text,
+    Telegram's HTML formatted) and the link card with the article's image."""
+    link = card.get("link") or article.get("url") or ""
+    card["preview"] = preview.body(card["platform"], card["text"] or "", link)
+    card["link_card"] = preview.link_card(link, article.get("title") or "",
+                                          plain(article.get("summary") or ""), article.get("image"))
 
 
 def _to(article_id: int, anchor: str = "") -> RedirectResponse:
