@@ -100,3 +100,21 @@ def _shown(value) -> str:
     if isinstance(value, list):
         return ", ".join(value) or "(all)"
     return str(value)
+
+
+@lists_app.command("click-history")
+def lists_click_history(
+    name: str = typer.Argument(..., help="The list's name."),
+    on: bool = typer.Option(..., "--on/--off", help="Keep each subscriber's clicks (personal "
+                                                    "data: off by default), or stop and erase them."),
+) -> None:
+    """Per-subscriber click history for a list (issue 14). Aggregate click counts are kept
+    either way; --off also erases the history kept so far."""
+    from bot.services import engagement_figures
+
+    settings = settings_with_schema()
+    try:
+        engagement_figures.set_click_history(settings, name, on)
+    except BadInput as exc:
+        fail(str(exc))
+    out.print(f"{name}: per-subscriber click history {'on' if on else 'off (erased)'}", highlight=False)

@@ -122,3 +122,22 @@ def article_reach(settings: Settings, article_id: int) -> dict:
         return {"article_id": article.id, "title": article.title, "url": article.url,
                 "clicks": sum(r["clicks"] for r in rows.values()),
                 "editions": list(rows.values()), "posts": accounts}
+
+
+def set_click_history(settings: Settings, list_name: str, on: bool) -> bool:
+    """Turn a list's per-subscriber click history on or off (off: the aggregates only).
+    Turning it off also erases the history already kept for the list's editions: consent
+    to keep it is what was withdrawn."""
+    from sqlalchemy import delete
+
+    from bot.store.engagement import SubscriberClick
+
+    with session_scope(settings.effective_database_url) as session:
+        mlist = session.scalar(select(MailingList).where(MailingList.name == list_name))
+        if mlist is None:
+            raise NotFound(f"no list named {list_name!r}")
+        mlist.track_subscriber_clicks = on
+        if not on:
+            session.execute(delete(SubscriberClick).where(SubscriberClick.edition_id.in_(
+                select(Edition.id).where(Edition.list_id == mlist.id))))
+        return on

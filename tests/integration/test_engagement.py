@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.mail.transport import SmtpTransport
 from bot.services import digests, editors, engagement, subscribers
@@ -22,6 +22,8 @@ from bot.store.db import session_scope
 from bot.store.engagement import SubscriberClick
 from bot.store.mailing import MailingList
 from tests.conftest import REDIS_URL
+from bot.services.engagement_figures import edition_figures
+from tests.integration.test_cli_listings import cli
 from tests.integration.test_digest_delivery import DOMAIN, add_articles, add_subscribers, make_list
 from tests.support.smtpserver import SmtpServer
 from tests.support.web import client_for
@@ -60,8 +62,8 @@ def smtp():
 def send_digest(settings, smtp, *, history: bool = False, readers: int = 2) -> tuple[int, dict]:
     make_list(settings)
     if history:
-        with session_scope(settings.effective_database_url) as s:
-            s.execute(update(MailingList).values(track_subscriber_clicks=True))
+        turned = cli(settings, "lists", "click-history", "morning", "--on")
+        assert turned.returncode == 0, turned.stderr
     ids = add_subscribers(settings, readers)
     add_articles(settings, 3, seen=NOW - timedelta(hours=2))
     edition_id = digests.build_edition(settings, "morning", scheduled_for=NOW, now=NOW)
@@ -157,8 +159,6 @@ def test_click_seconds_after_delivery_is_a_scanner(settings, smtp):
     assert client.get(path_of(LINK_RE.findall(html)[0]), headers={"User-Agent": BROWSER},
                       follow_redirects=False).status_code == 302
     engagement.drain(settings, client.app.state.engagement)
-    from bot.services.engagement_figures import edition_figures
-
     figures = edition_figures(settings, edition_id)
     assert figures["clicks"] == 0 and figures["scanner_clicks"] == 1
 
@@ -179,6 +179,14 @@ def test_click_history_only_on_lists_that_opt_in(tracked_settings, smtp):
         rows = s.scalars(select(SubscriberClick)).all()
         assert [(r.edition_id, r.subscriber_id) for r in rows] == [(edition_id, ids["reader1@example.net"])]
         assert rows[0].url.startswith(f"https://{DOMAIN}/") and rows[0].article_id
+    # Turned off, the history kept so far goes too (the aggregates stay).
+    off = cli(settings, "lists", "click-history", "morning", "--off")
+    assert off.returncode == 0 and "off (erased)" in off.stdout
+    with session_scope(settings.effective_database_url) as s:
+        assert s.scalars(select(SubscriberClick)).all() == []
+        assert s.scalar(select(MailingList.track_subscriber_clicks)) is False
+    assert edition_figures(settings, edition_id)["clicks"] == 2
+    assert cli(settings, "lists", "click-history", "nosuch", "--on").returncode == 2
 
 
 def test_forged_or_altered_links_redirect_nowhere(settings, smtp):
