@@ -17,7 +17,7 @@ from bot.services import digests, editors, shares, subscribers
 from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.editors import ApiToken, User
-from bot.store.models import SharePost, Source, SourceKind
+from bot.store.models import Article, SharePost, Source, SourceKind
 from bot.web.app import create_app
 from tests.integration.test_cli import run
 from tests.support.web import add_editor
@@ -188,8 +188,10 @@ def test_editions_show_subject_status_slot_and_counts(settings, client, editor_t
     make_list(settings, "evening")
     for i in range(3):
         subscribers.add_confirmed(settings, f"reader{i}@example.net", "morning")
-    add_articles(settings, 2)
     slot = datetime.now(timezone.utc).replace(microsecond=0)
+    with session_scope(settings.effective_database_url) as s:  # news, not backfill (issue 10)
+        s.query(Article).filter(Article.id.in_(add_articles(settings, 2))).update(
+            {Article.published_at: slot - timedelta(hours=2)})
     edition_id = digests.build_edition(settings, "morning", scheduled_for=slot, now=slot)
     digests.create_deliveries(settings, edition_id)
     headers = bearer(editor_token)

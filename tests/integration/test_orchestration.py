@@ -28,6 +28,14 @@ from tests.support.orchestration import queued, rss  # noqa: F401  (fixture)
 ARTICLE = ROOT / "examples" / "articles" / "harbour-ferry-resumes.html"
 
 
+def ingest_as_news(settings, path=ARTICLE) -> None:
+    """Ingest an example and date it as just published: the examples are from 2024, and
+    the recency window (issue 10) shares nothing that old."""
+    ingest_targets(settings, [str(path)])
+    with session_scope(settings.effective_database_url) as s:
+        s.execute(update(Article).values(published_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
+
+
 def posts(settings) -> dict[int, SharePost]:
     with session_scope(settings.effective_database_url) as s:
         return {p.id: p for p in s.scalars(select(SharePost))}
@@ -74,7 +82,7 @@ def _accounts_and_article(settings, x: FakeX | None = None) -> None:
             "access_token_secret": ats, "api_host": x.base})
     for platform in ("mastodon", "telegram"):
         shares.add_account(settings, f"gazette-{platform}", platform)
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
 
 
 @pytest.fixture
@@ -187,7 +195,7 @@ def test_two_dispatchers_at_once_enqueue_each_due_post_once(locked):
 
 def test_an_editors_change_counts_at_the_next_tick_and_expired_claims_are_refound(settings):
     shares.add_account(settings, "gazette-m", "mastodon")
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     now = datetime.now(timezone.utc)
     recorder = Recorder()
     first = dispatch.run_tick(settings, recorder, now=now)
@@ -210,7 +218,7 @@ def test_an_editors_change_counts_at_the_next_tick_and_expired_claims_are_refoun
 def test_a_lost_message_is_enqueued_again_after_redispatch_after(settings):
     settings = settings.model_copy(update={"redispatch_after": 300.0})
     shares.add_account(settings, "gazette-m", "mastodon")
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     now = datetime.now(timezone.utc)
     recorder = Recorder()
     assert len(dispatch.run_tick(settings, recorder, now=now).enqueued["post"]) == 1
@@ -221,7 +229,7 @@ def test_a_lost_message_is_enqueued_again_after_redispatch_after(settings):
 def test_a_broker_failure_unmarks_what_was_not_sent(settings):
     shares.add_account(settings, "gazette-m", "mastodon")
     shares.add_account(settings, "gazette-t", "telegram")
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
 
     def broken(task, args):
         raise ConnectionError("broker down")
@@ -236,7 +244,7 @@ def test_a_broker_failure_unmarks_what_was_not_sent(settings):
 
 def test_paused_accounts_posts_are_not_dispatched(settings):
     shares.add_account(settings, "gazette-m", "mastodon")
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     with session_scope(settings.effective_database_url) as s:
         s.execute(update(SocialAccount).values(needs_attention="401 from the instance"))
     assert dispatch.run_tick(settings, Recorder()).enqueued["post"] == []

@@ -18,7 +18,7 @@ from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus, M
 from bot.tasks import enqueuer
 from bot.broker import queue_depth
 from tests.conftest import POSTGRES_URL, REDIS_URL
-from tests.integration.test_orchestration import (ARTICLE, ROOT, Recorder, _accounts_and_article,
+from tests.integration.test_orchestration import (ROOT, Recorder, _accounts_and_article, ingest_as_news,
                                                   _outcome, _x_post, fake_x)  # noqa: F401
 from tests.support.celeryworker import Worker, wait_for
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
@@ -74,7 +74,7 @@ def test_a_due_digest_is_built_once_and_fanned_out_in_batches(queued, tmp_path):
 
 
 def test_a_list_schedule_edited_in_the_database_counts_at_the_next_tick(settings):
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     now = datetime.now(timezone.utc)
     list_id = scheduled_list(settings, daily_at(now + timedelta(hours=2)), created_days_ago=0.5,
                              readers=1)
@@ -135,7 +135,7 @@ def test_a_batch_whose_database_connection_drops_retries_and_completes(queued, t
     message in flight can go twice, with the same Message-ID."""
     with SmtpServer() as smtp:
         settings = queued.model_copy(update={"smtp_url": smtp.url, "batch_size": 100})
-        ingest_targets(settings, [str(ARTICLE)])
+        ingest_as_news(settings)
         now = datetime.now(timezone.utc)
         scheduled_list(settings, daily_at(now - timedelta(minutes=1)), created_days_ago=1, readers=20)
         smtp.handler.hold_at = 5  # the 5th message stays unanswered until released
@@ -165,7 +165,7 @@ def test_a_flushed_redis_loses_messages_not_work(queued, tmp_path):
     with SmtpServer() as smtp:
         settings = queued.model_copy(update={"smtp_url": smtp.url, "batch_size": 20,
                                              "redispatch_after": 1.0})
-        ingest_targets(settings, [str(ARTICLE)])
+        ingest_as_news(settings)
         now = datetime.now(timezone.utc)
         scheduled_list(settings, daily_at(now - timedelta(minutes=1)), created_days_ago=1, readers=100)
         smtp.handler.hold_at = 10  # the first batch is in flight when Redis is flushed

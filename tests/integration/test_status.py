@@ -9,13 +9,12 @@ import httpx
 from sqlalchemy import update
 
 from bot.services import dispatch, shares
-from bot.services.ingest import ingest_targets
 from bot.services.status import status
 from bot.store.db import session_scope
 from bot.store.models import PostState, SharePost
 from bot.web.app import create_app
 from bot.tasks import enqueuer
-from tests.integration.test_orchestration import ARTICLE
+from tests.integration.test_orchestration import ingest_as_news
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
 from tests.support.webserver import AppServer
 
@@ -24,7 +23,7 @@ def test_status_shows_depth_overdue_work_ticks_and_failures(queued):
     settings = queued
     for platform in ("mastodon", "telegram", "bluesky"):
         shares.add_account(settings, f"gazette-{platform}", platform)
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     now = datetime.now(timezone.utc)
     report = dispatch.run_tick(settings, enqueuer(settings), now=now)  # no worker: they wait
     assert len(report.enqueued["post"]) == 3
