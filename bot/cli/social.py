@@ -114,11 +114,19 @@ def share_compose(
 
 
 def _parse_at(value: str) -> datetime:
+    """An editor's time, checked as the dashboard and the API check theirs (not past, at
+    most a year ahead: 9999-12-31 used to overflow the slot arithmetic)."""
+    from bot.domain.posting import check_post_time
+
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(f"--at: {value!r} is not an ISO time like 2026-11-28T09:30+01:00") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+    try:
+        return check_post_time(when, datetime.now(timezone.utc))
+    except BadInput as exc:
+        raise BadInput(f"--at: {exc}") from None
 
 
 @share_app.command("schedule")

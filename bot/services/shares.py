@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain.posting import check_post_time, parse_clock
+from bot.domain.posting import parse_clock
 from bot.domain.snippets import PLATFORMS, PlatformRules, Snippet, SnippetInput, compose
 from bot.domain.snippets.bluesky import post_text as bluesky_post_text
 from bot.errors import BadInput, PermanentError, TransientError
@@ -194,8 +194,6 @@ def schedule_share(settings: Settings, article_id: int, account_name: str | None
     """An editor's explicit schedule: at a time (exactly), or the next slot the rules allow.
     A post already sent is shared again."""
     now = now or utcnow()
-    if at is not None:
-        check_post_time(at, now)   # as the dashboard and the API check it
     with session_scope(settings.effective_database_url) as session:
         article = session.get(Article, article_id)
         if article is None:
