@@ -97,7 +97,7 @@ def test_test_fetch_shows_what_a_feed_holds_and_stores_nothing(settings, http_se
     http_server.routes["/feed.xml"] = Route(rss(item(1), item(2), item(3)), etag='"v1"')
     source_id = ingest.add_source(settings, http_server.url("/feed.xml"))
     ingest.poll_source(settings, source_id)          # stores 1-3 and remembers the ETag
-    http_server.routes["/feed.xml"] = Route(rss(item(1), item(2), item(3), item(4), item(5, title=" ")),
+    http_server.routes["/feed.xml"] = Route(rss(item(1), item(2), item(3), item(4), item(5, title=" ", body="")),
                                             etag='"v2"')
     with session_scope(settings.effective_database_url) as s:
         before = s.get(Source, source_id)
@@ -108,6 +108,7 @@ def test_test_fetch_shows_what_a_feed_holds_and_stores_nothing(settings, http_se
     assert response.status_code == 200
     shown = text_of(response.text)
     assert "4 items found: 1 new, 3 already stored, 1 rejected. Nothing was stored." in shown
+    # A blank title with no text to make one from is the one rejected item.
     assert "Story 4" in shown and "title is empty" in shown
     # Unconditional: the feed was asked without the stored ETag.
     assert "if-none-match" not in http_server.requests_to("/feed.xml")[-1].headers
