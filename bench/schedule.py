@@ -83,7 +83,10 @@ def fresh_schema(base_url: str) -> tuple[str, callable]:
 
 
 def seed(url: str, n: int, accounts: int, recency_hours: int | None, now: datetime) -> Settings:
-    settings = Settings(home=Path("/tmp/bench-schedule-home"), database_url=url)
+    # A queue of its own: the dispatch lock is named after it, and on PostgreSQL it is an
+    # advisory lock of the whole server: the default name would stall other dispatchers.
+    settings = Settings(home=Path("/tmp/bench-schedule-home"), database_url=url,
+                        queue=f"bench-schedule-{uuid.uuid4().hex[:8]}")
     for i, platform in enumerate(["x", "mastodon", "bluesky", "telegram"][:accounts]):
         account_id = shares.add_account(settings, f"bench-{platform}", platform)
         if recency_hours:
