@@ -77,6 +77,8 @@ def _site(settings) -> dict:
     shares.add_account(settings, "gazette-mastodon", "mastodon", tz="Europe/Paris")
     report = ingest_targets(settings, [str(ROOT / "examples" / "articles")])
     assert all(source.status != "bad-input" for source in report.sources), report
+    with session_scope(settings.effective_database_url) as s:   # 2024 files: date them as news
+        s.query(Article).update({Article.published_at: now - timedelta(hours=1)})
     assert shares.schedule_new_articles(settings) >= 1
     shares.add_account(settings, "gazette-bsky", "bluesky", tz="Europe/Paris")
     with session_scope(settings.effective_database_url) as s:
