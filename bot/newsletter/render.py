@@ -279,7 +279,7 @@ def _digest_context(base: dict, views: list[dict], omitted: int) -> dict:
 
 
 def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
-                  topics: tuple[str, ...] = ()) -> RenderedEmail:
+                  topics: tuple[str, ...] = (), budget: int = CLIP_BUDGET) -> RenderedEmail:
     """One digest variant: the edition snapshot `content` for `mlist`'s language and the
     subscribers who chose `topics` (empty: everything). Lead story first, then the rest
     grouped by category; trimmed from the end when the HTML would be clipped by Gmail."""
@@ -297,15 +297,15 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
         # premailer is the slow step (~1 s on 300 KB): trim on the estimated size first,
         # and inline only a candidate that may fit.
         estimate = int(len(raw.encode("utf-8")) * ratio)
-        if keep and estimate > CLIP_BUDGET:
-            keep = _shrink(keep, estimate)
+        if keep and estimate > budget:
+            keep = _shrink(keep, estimate, budget)
         else:
             html = inline_css(raw)
             size = len(html.encode("utf-8"))
-            if size <= CLIP_BUDGET or not keep:
+            if size <= budget or not keep:
                 break
             ratio = size / len(raw.encode("utf-8"))
-            keep = _shrink(keep, size)
+            keep = _shrink(keep, size, budget)
         omitted = len(views) - keep
     text = _render(site, f"email/{mlist.template}/body.txt", context, html=False)
     return RenderedEmail(subject, _tidy(text), html, len(views), omitted)
@@ -327,9 +327,9 @@ def article_links(content: dict, mlist: ListInfo) -> dict[str, int | None]:
     return links
 
 
-def _shrink(keep: int, size: int) -> int:
+def _shrink(keep: int, size: int, budget: int = CLIP_BUDGET) -> int:
     """Fewer articles, in proportion to the overshoot: a few renders, not one per article."""
-    return max(0, min(keep - 1, keep * CLIP_BUDGET // size))
+    return max(0, min(keep - 1, keep * budget // size))
 
 
 def _zone(name: str) -> ZoneInfo:

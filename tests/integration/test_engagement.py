@@ -16,11 +16,14 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from bot.domain.articles import ArticleDraft
 from bot.mail.transport import SmtpTransport
 from bot.services import digests, editors, engagement, subscribers
+from bot.store.articles import store_drafts
 from bot.store.db import session_scope
 from bot.store.engagement import SubscriberClick
 from bot.store.mailing import MailingList
+from bot.store.models import Source, SourceKind
 from tests.conftest import REDIS_URL
 from bot.services.engagement_figures import edition_figures
 from tests.integration.test_cli_listings import cli
@@ -204,3 +207,37 @@ def test_forged_or_altered_links_redirect_nowhere(settings, smtp):
     assert client.get("/o/nonsense.gif").headers["content-type"] == "image/gif"
     counts, _ = client.app.state.engagement.drain()
     assert not counts
+
+
+def test_tracked_links_keep_the_digest_under_gmails_clip(settings, smtp):
+    """Tracked links are longer than the links they replace: a digest trimmed to Gmail's
+    clip budget before tracking would pass it after; it is trimmed again."""
+    from bot.newsletter.render import CLIP_BUDGET, CLIP_LIMIT
+    from bot.services.sending import Variants
+
+    settings = settings.model_copy(update={"base_url": "http://testserver"})
+    make_list(settings, max_articles=80)
+    add_subscribers(settings, 1)
+    seen = NOW - timedelta(hours=2)
+    with session_scope(settings.effective_database_url) as s:
+        source = Source(kind=SourceKind.FEED, url="test:feed", poll_interval=900, failure_count=0)
+        s.add(source)
+        s.flush()
+        # Long summaries and deep URLs: the digest is trimmed by size, not by max_articles.
+        store_drafts(s, source, [ArticleDraft(
+            title=f"Story {i} about the harbour", guid=f"g{i}", published=seen, language="en",
+            url=f"https://{DOMAIN}/news/2026/12/02/the-harbour-and-the-ferry-story-number-{i}",
+            summary="The ferry runs again after a long winter of repairs. " * 30,
+            categories=("City",)) for i in range(80)], now=seen)
+    edition_id = digests.build_edition(settings, "morning", scheduled_for=NOW, now=NOW)
+    variants = Variants(settings, edition_id)
+    assert variants.load()
+    variant = variants.render_variant(variants.mlist, ())
+    assert variant.omitted and len(variant.html.encode("utf-8")) <= CLIP_BUDGET
+    digests.create_deliveries(settings, edition_id)
+    with SmtpTransport(smtp.url, timeout=10) as transport:
+        assert digests.send_edition(settings, edition_id, transport=transport, now=NOW).sent == 1
+    html, _ = received(smtp, "reader0@example.net")
+    assert "more stor" in html.lower()          # trimmed: the clip budget was the limit
+    assert len(LINK_RE.findall(html)) > 10
+    assert len(html.encode("utf-8")) <= CLIP_LIMIT
