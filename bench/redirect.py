@@ -107,7 +107,7 @@ def main() -> None:
             import redis
 
             r = redis.Redis.from_url(args.redis)
-            r.delete(engagement.COUNTS_KEY, engagement.FOLDING_KEY, engagement.CLICKS_KEY)
+            r.delete(*engagement.redis_keys(settings))
         signer = LinkSigner(settings.effective_secret_key())
         paths = []
         for i in range(args.requests):

@@ -34,9 +34,14 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 FLUSH_EVENTS = 1000
-COUNTS_KEY = "pressbot:engagement:counts"
-FOLDING_KEY = "pressbot:engagement:counts:folding"
-CLICKS_KEY = "pressbot:engagement:clicks"
+# Redis keys, after the install's queue name (PRESSBOT_QUEUE): two installs sharing a Redis
+# database keep their counts apart, as they keep their queues and dispatch locks.
+COUNTS, FOLDING, CLICKS = "engagement:counts", "engagement:counts:folding", "engagement:clicks"
+
+
+def redis_keys(settings: Settings) -> tuple[str, str, str]:
+    """(counts hash, hash being folded, reader-click list) of this install."""
+    return tuple(f"{settings.queue}:{name}" for name in (COUNTS, FOLDING, CLICKS))
 FOLD_CLICKS = 5000     # reader-history rows a tick adds at most; the rest wait for the next
 
 # (edition_id, kind, url, article_id)
@@ -100,13 +105,14 @@ def push(settings: Settings, counts: Counter, clicks: list[ReaderClick]) -> None
         return
     from bot.broker import redis_client
 
+    counts_key, _, clicks_key = redis_keys(settings)
     client = redis_client(settings)
     try:
         pipe = client.pipeline(transaction=False)
         for key, n in counts.items():
-            pipe.hincrby(COUNTS_KEY, json.dumps(list(key)), n)
+            pipe.hincrby(counts_key, json.dumps(list(key)), n)
         if clicks:
-            pipe.rpush(CLICKS_KEY, *[json.dumps([c.edition_id, c.subscriber_id, c.article_id,
+            pipe.rpush(clicks_key, *[json.dumps([c.edition_id, c.subscriber_id, c.article_id,
                                                  c.url, c.at]) for c in clicks])
         pipe.execute()
     finally:
@@ -116,28 +122,29 @@ def push(settings: Settings, counts: Counter, clicks: list[ReaderClick]) -> None
 def fold(settings: Settings) -> int:
     """The tick's part: move what Redis holds into the tables; the number of hits folded.
     The hash is renamed first, so hits arriving meanwhile go to a fresh one; a fold that
-    died half-way left FOLDING_KEY behind, and it is folded again (counted at most twice,
+    died half-way left the folding hash behind, and it is folded again (counted at most twice,
     never lost)."""
     if not settings.redis_url:
         return 0
     from bot.broker import redis_client
 
+    counts_key, folding_key, clicks_key = redis_keys(settings)
     client = redis_client(settings)
     try:
-        if not client.exists(FOLDING_KEY):
+        if not client.exists(folding_key):
             try:
-                client.rename(COUNTS_KEY, FOLDING_KEY)
+                client.rename(counts_key, folding_key)
             except Exception as exc:  # noqa: BLE001 - "no such key": nothing counted since
                 if "no such key" not in str(exc).lower():
                     raise
         counts = Counter({tuple(json.loads(k)): int(v)
-                          for k, v in client.hgetall(FOLDING_KEY).items()})
-        raw = client.lrange(CLICKS_KEY, 0, FOLD_CLICKS - 1)
+                          for k, v in client.hgetall(folding_key).items()})
+        raw = client.lrange(clicks_key, 0, FOLD_CLICKS - 1)
         clicks = [ReaderClick(*json.loads(r)) for r in raw]
         store(settings, counts, clicks)
-        client.delete(FOLDING_KEY)
+        client.delete(folding_key)
         if raw:
-            client.ltrim(CLICKS_KEY, len(raw), -1)
+            client.ltrim(clicks_key, len(raw), -1)
         return sum(counts.values()) + len(clicks)
     finally:
         client.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -44,15 +45,19 @@ def tracked_settings(request, settings):
     """Links point at the TestClient's host; counts go through Redis or straight to the
     database. A send-time window of 0: only agent and method mark a scanner here (the
     window has its own test)."""
-    update_ = {"base_url": "http://testserver", "scanner_window_seconds": 0}
+    # A queue name of its own: the Redis keys are the install's (other runs may share db 15).
+    update_ = {"base_url": "http://testserver", "scanner_window_seconds": 0,
+               "queue": f"pressbot-test-{uuid.uuid4().hex[:12]}"}
     if request.param == "redis":
         update_["redis_url"] = REDIS_URL
+    tracked = settings.model_copy(update=update_)
+    yield tracked
+    if request.param == "redis":
         import redis
 
         client = redis.Redis.from_url(REDIS_URL)
-        client.delete(engagement.COUNTS_KEY, engagement.FOLDING_KEY, engagement.CLICKS_KEY)
+        client.delete(*engagement.redis_keys(tracked))
         client.close()
-    return settings.model_copy(update=update_)
 
 
 @pytest.fixture
