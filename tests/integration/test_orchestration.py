@@ -28,10 +28,11 @@ from tests.support.orchestration import queued, rss  # noqa: F401  (fixture)
 ARTICLE = ROOT / "examples" / "articles" / "harbour-ferry-resumes.html"
 
 
-def ingest_as_news(settings, path=ARTICLE) -> None:
-    """Ingest an example and date it as just published: the examples are from 2024, and
-    the recency window (issue 10) shares nothing that old."""
-    ingest_targets(settings, [str(path)])
+def ingest_as_news(settings, *paths) -> None:
+    """Ingest examples (default: one article) and date them as just published: the examples
+    are from 2024, and the recency window (issue 10) shares nothing that old, nor does a
+    digest take such backfill."""
+    ingest_targets(settings, [str(p) for p in paths or (ARTICLE,)])
     with session_scope(settings.effective_database_url) as s:
         s.execute(update(Article).values(published_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
 

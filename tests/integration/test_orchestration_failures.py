@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.services import dispatch, shares, subscribers
-from bot.services.ingest import ingest_targets
 from bot.store.db import session_scope
 from bot.store.mailing import (Consent, DeliveryState, Edition, MailingList, Subscriber,
                                SubscriberStatus, Subscription)
 from bot.store.models import Article, PostState, utcnow
 from bot.tasks import enqueuer
-from tests.integration.test_orchestration import ARTICLE, ROOT, outbox, posts
+from tests.integration.test_orchestration import ROOT, ingest_as_news, outbox, posts
 from tests.integration.test_orchestration_email import daily_at, delivery_states
 from tests.support.celeryworker import Beat, Worker, wait_for
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
@@ -71,7 +70,7 @@ def test_a_worker_killed_mid_edition_loses_nothing_and_doubles_at_most_one(queue
     with SmtpServer(keep_content=False) as smtp:
         settings = queued.model_copy(update={"smtp_url": smtp.url, "batch_size": 500,
                                              "redispatch_after": 1.0})
-        ingest_targets(settings, [str(ARTICLE)])
+        ingest_as_news(settings)
         now = datetime.now(timezone.utc)
         many_readers(settings, daily_at(now - timedelta(minutes=1)), readers)
         first = Worker(settings, tmp_path / "first.log", app=FAST_LEASE_APP, concurrency=1)
@@ -106,7 +105,7 @@ def test_a_server_answering_421_for_a_while_delays_but_neither_loses_nor_doubles
     with SmtpServer(keep_content=False) as smtp:
         settings = queued.model_copy(update={"smtp_url": smtp.url, "batch_size": 50,
                                              "redispatch_after": 1.0})
-        ingest_targets(settings, [str(ARTICLE)])
+        ingest_as_news(settings)
         now = datetime.now(timezone.utc)
         many_readers(settings, daily_at(now - timedelta(minutes=1)), readers)
         smtp.handler.refuse = "421 4.3.2 Service not available, closing transmission channel"
@@ -141,7 +140,7 @@ def test_two_beats_for_a_longer_window_build_each_due_edition_and_send_each_post
     with SmtpServer(keep_content=False) as smtp:
         settings = queued.model_copy(update={"tick_seconds": 1.0, "smtp_url": smtp.url,
                                              "batch_size": 20})
-        ingest_targets(settings, [str(ROOT / "examples"), str(ROOT / "examples" / "feed.xml")])
+        ingest_as_news(settings, ROOT / "examples", ROOT / "examples" / "feed.xml")
         shares.add_account(settings, "gazette-tg", "telegram", max_per_hour=100,
                            min_gap_minutes=0)
         with session_scope(settings.effective_database_url) as s:
