@@ -62,10 +62,20 @@ class Variants:
         """The variants of a digest not stored as an edition (`digest render`'s preview of
         the next one): nothing is read from or written to the database."""
         variants = cls(settings, edition_id, previewing=True)
-        variants.content, variants.mlist, variants.list_id = content, ListInfo.from_model(mlist), mlist.id
-        variants._signer = TokenSigner(settings.effective_secret_key(), settings.base_url)
-        variants._dkim = DkimKey.from_settings(settings)
+        variants._start(mlist, content)
         return variants
+
+    def _start(self, mlist: MailingList, content: dict) -> None:
+        """What every message of the edition shares: content, list, signers, DKIM key. A
+        stored edition's links are tracked (so `digest render --to` a subscriber of a
+        pending edition is the message as sent); the next edition, not stored yet, has no
+        id for its links to count under, so they stay direct."""
+        self.content, self.mlist, self.list_id = content, ListInfo.from_model(mlist), mlist.id
+        self._signer = TokenSigner(self.settings.effective_secret_key(), self.settings.base_url)
+        self._dkim = DkimKey.from_settings(self.settings)
+        if self.edition_id and self.settings.click_tracking:
+            self._links = LinkSigner(self.settings.effective_secret_key())
+            self.track_readers = bool(mlist.track_subscriber_clicks)
 
     def build_for(self, key: str, recipient: Recipient) -> bytes:
         """A message for someone who is not a subscriber (a preview, a test): the caller
@@ -80,13 +90,7 @@ class Variants:
             if edition is None or edition.status not in self.statuses:
                 return False
             if self.content is None:
-                mlist = session.get(MailingList, edition.list_id)
-                self.content, self.mlist, self.list_id = edition.content, ListInfo.from_model(mlist), mlist.id
-                self._signer = TokenSigner(self.settings.effective_secret_key(), self.settings.base_url)
-                self._dkim = DkimKey.from_settings(self.settings)
-                if self.settings.click_tracking:
-                    self._links = LinkSigner(self.settings.effective_secret_key())
-                    self.track_readers = bool(mlist.track_subscriber_clicks)
+                self._start(session.get(MailingList, edition.list_id), edition.content)
         return True
 
     @property

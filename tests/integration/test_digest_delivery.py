@@ -360,6 +360,9 @@ def test_digest_render_uses_the_edition_waiting_to_go_out(settings, tmp_path):
     assert result.stderr.startswith(f"edition {edition_id}:")
     parsed = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
     assert parsed["Message-ID"].startswith(f"<e{edition_id}.s")   # the one it will be sent with
+    # Its story links are counted, as the sent message's are (click tracking, issue 14).
+    html = parsed.get_body(("html",)).get_content()
+    assert "https://news.example.org/r/" in html and "%%PB:" not in html
     assert [e["id"] for e in digests.list_editions(settings)] == [edition_id]
 
 
