@@ -33,6 +33,10 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dashboard's language and time zone for this editor (issue 14); NULL follows the
+    # site's (English, PRESSBOT_TIMEZONE), so a site-wide change reaches who never chose.
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class EditorSession(Base):
