@@ -76,8 +76,13 @@ def users_set(
     active: Optional[bool] = typer.Option(None, "--active/--disabled", help="Allow or stop logins."),
     password: bool = typer.Option(False, "--password", help="Set a new password (prompted)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the new password from stdin."),
+    language: Optional[str] = typer.Option(None, help="Dashboard language: en, fr or ar; "
+                                           "'site' to follow the site's."),
+    tz: Optional[str] = typer.Option(None, "--timezone", help="Time zone the dashboard shows "
+                                     "times in (IANA name, e.g. Asia/Tokyo); 'site' for PRESSBOT_TIMEZONE."),
 ) -> None:
-    """Change an editor's role, password or whether they may log in (ends their sessions)."""
+    """Change an editor's role, password, whether they may log in (a password change or
+    --disabled ends their sessions), or the dashboard's language and time zone for them."""
     from bot.services import editors
 
     settings = settings_with_schema()
@@ -86,12 +91,18 @@ def users_set(
     except BadInput as exc:
         fail(str(exc))
     new_password = _password(password_stdin) if (password or password_stdin) else None
+    site = lambda value: editors.SITE_DEFAULT if value == "site" else value  # noqa: E731
     try:
+        # Preferences first: they are checked before anything is stored, so a misspelt zone
+        # leaves the role and password untouched too.
+        if language is not None or tz is not None:
+            editors.set_preferences(settings, target, language=site(language), timezone=site(tz))
         editor = editors.update_user(settings, target, role=role, active=active,
                                      password=new_password)
     except BadInput as exc:
         fail(str(exc))
-    out.print(f"editor {editor.id}: {editor.email} ({editor.role}) updated", highlight=False)
+    out.print(f"editor {editor.id}: {editor.email} ({editor.role}, {editor.language or 'site language'}, "
+              f"{editor.timezone or 'site time zone'}) updated", highlight=False)
 
 
 @tokens_app.command("create")

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,6 +42,9 @@ class Editor:
     name: str | None
     role: str
     session_version: int
+    # The dashboard's language and time zone chosen by this editor; None follows the site's.
+    language: str | None = None
+    timezone: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -52,7 +56,8 @@ class Editor:
 
 
 def _editor(user: User) -> Editor:
-    return Editor(user.id, user.email, user.name, user.role, user.session_version)
+    return Editor(user.id, user.email, user.name, user.role, user.session_version,
+                  user.language, user.timezone)
 
 
 def _now() -> datetime:
@@ -106,7 +111,51 @@ def list_users(settings: Settings) -> list[dict]:
     with session_scope(settings.effective_database_url) as session:
         users = session.scalars(select(User).order_by(User.email)).all()
         return [{"id": u.id, "email": u.email, "name": u.name, "role": u.role,
-                 "active": u.active, "last_login_at": u.last_login_at} for u in users]
+                 "active": u.active, "last_login_at": u.last_login_at,
+                 "language": u.language, "timezone": u.timezone} for u in users]
+
+
+def check_language(language: str) -> str:
+    """A dashboard language: one the admin catalogue has (bot/web/i18n.py)."""
+    from bot.web.i18n import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise BadInput(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
+    return language
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name (Europe/Paris, Asia/Tokyo, UTC)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"unknown time zone {name!r}: use an IANA name such as Europe/Paris "
+                       f"or Asia/Tokyo") from None
+    return name
+
+
+# What `set_preferences` takes for "no choice of mine: follow the site's".
+SITE_DEFAULT = ""
+
+
+def set_preferences(settings: Settings, user_id: int, *, language: str | None = None,
+                    timezone: str | None = None) -> Editor:
+    """The editor's dashboard language and time zone. None leaves one as it is; "" (SITE_DEFAULT)
+    goes back to following the site's. Both are checked before either is stored."""
+    if language:
+        check_language(language)
+    if timezone:
+        check_timezone(timezone)
+    with session_scope(settings.effective_database_url) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise BadInput(f"no editor with id {user_id}")
+        if language is not None:
+            user.language = language or None
+        if timezone is not None:
+            user.timezone = timezone or None
+        session.flush()
+        return _editor(user)
 
 
 def user_id(settings: Settings, email: str) -> int:

@@ -27,15 +27,29 @@ def templates_for(dirs: tuple[Path, ...]) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def zone_name(request: Request) -> str:
+    """The time zone the dashboard shows and reads times in: the logged-in editor's own
+    (issue 14), else the site's (PRESSBOT_TIMEZONE)."""
+    editor = current_editor(request)
+    return (editor.timezone if editor else None) or request.app.state.settings.timezone or "UTC"
+
+
 def _zone(request: Request) -> ZoneInfo:
     try:
-        return ZoneInfo(request.app.state.settings.timezone or "UTC")
+        return ZoneInfo(zone_name(request))
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
 
 
+def admin_translator(request: Request) -> Translator:
+    """The dashboard's words in the logged-in editor's language (English before login)."""
+    editor = current_editor(request)
+    return Translator((editor.language if editor else None) or "en")
+
+
 def local_time(value: datetime | str | None, request: Request, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as the newsroom reads it: in the site's time zone."""
+    """A stored UTC time as the reader of the page reads it: in the editor's time zone
+    (the site's on public pages and for editors who chose none)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -70,12 +84,13 @@ def render(request: Request, name: str, context: dict | None = None, *, status_c
         "request": request,
         "site_name": settings.site_name,
         "site_timezone": settings.timezone,
+        "editor_timezone": zone_name(request),
         "editor": current_editor(request),
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),
         "flashes": _take_flashes(request),
         "local_time": lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, request, fmt),
-        "t": translator or Translator("en"),
+        "t": translator or admin_translator(request),
     }
     ctx.update(context or {})
     pages = templates_for(tuple(settings.template_dirs))

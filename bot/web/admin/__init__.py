@@ -7,14 +7,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
-from bot.web.admin import articles, calendar, campaigns, editions, engagement, failures, subscribers
+from bot.web.admin import (account, articles, calendar, campaigns, editions, engagement, failures,
+                           subscribers)
 from bot.web.admin import settings as settings_pages
 from bot.web.security import require_editor, verify_csrf
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor), Depends(verify_csrf)],
                    include_in_schema=False)
 for module in (calendar, editions, campaigns, articles, engagement, failures, subscribers,
-               settings_pages):
+               settings_pages, account):
     router.include_router(module.router)
 
 

@@ -15,7 +15,7 @@ from bot.domain.snippets.text import plain
 from bot.errors import BadInput
 from bot.services import articles, ingest, planning, share_edits, shares
 from bot.web.security import settings_of
-from bot.web.templating import flash, local_time, refused, render
+from bot.web.templating import flash, local_time, refused, render, zone_name
 
 router = APIRouter()
 
@@ -73,8 +73,8 @@ def _to(article_id: int, anchor: str = "") -> RedirectResponse:
 
 
 def _site_time(request: Request, value: str) -> datetime:
-    """A datetime-local field, read in the site's time zone (and kept in it, for messages)."""
-    tz = settings_of(request).timezone or "UTC"
+    """A datetime-local field, read in the editor's time zone (and kept in it, for messages)."""
+    tz = zone_name(request)
     return planning.parse_local(value, tz, "time").astimezone(ZoneInfo(tz))
 
 
@@ -156,4 +156,4 @@ def schedule(request: Request, article_id: int, account_id: int, text: str = For
 
 
 def _local(request: Request, value: str) -> str:
-    return f"{local_time(value, request)} ({settings_of(request).timezone})"
+    return f"{local_time(value, request)} ({zone_name(request)})"

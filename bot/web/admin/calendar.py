@@ -18,7 +18,7 @@ from bot.domain.schedules import zone
 from bot.errors import BadInput
 from bot.services import planning
 from bot.web.security import settings_of
-from bot.web.templating import render
+from bot.web.templating import render, zone_name
 
 router = APIRouter()
 
@@ -46,7 +46,7 @@ def _span(view: str, start: date | None, today: date) -> tuple[date, int]:
 def calendar(request: Request, start: str | None = None, view: str = "list",
              list: str | None = None, account: str | None = None, status: str | None = None):
     settings = settings_of(request)
-    tz = settings.timezone or "UTC"
+    tz = zone_name(request)   # the editor's days, not the site's
     today = datetime.now(zone(tz)).date()
     errors = []
     first, error = _first_day(start, today)

@@ -11,7 +11,7 @@ from bot.services import planning, subscribers
 from bot.services.articles import list_articles
 from bot.services.editors import Editor
 from bot.web.security import require_editor, settings_of
-from bot.web.templating import flash, local_time, render
+from bot.web.templating import flash, local_time, render, zone_name
 
 router = APIRouter()
 
@@ -46,7 +46,7 @@ async def create_campaign(request: Request, editor: Editor = Depends(require_edi
             raise BadInput("articles: not an article id") from None
         send_at = None
         if values["when"] == "at":
-            send_at = planning.parse_local(values["send_at"], settings.timezone or "UTC")
+            send_at = planning.parse_local(values["send_at"], zone_name(request))
         edition_id = planning.create_campaign(settings, values["list"], article_ids=ids,
                                               intro=values["intro"], send_at=send_at,
                                               editor=editor.email)

@@ -19,7 +19,7 @@ from bot.services.status import outside_systems
 from bot.store.mailing import EditionStatus
 from bot.web.admin import engagement
 from bot.web.security import EMAIL_FRAME_CSP, require_editor, settings_of
-from bot.web.templating import flash, local_time, render
+from bot.web.templating import flash, local_time, render, zone_name
 
 router = APIRouter()
 
@@ -95,11 +95,11 @@ def _done(request: Request, message: str, path: str) -> RedirectResponse:
 
 
 def _parse_send_at(request: Request, value: str) -> datetime:
-    return planning.parse_local(value, settings_of(request).timezone or "UTC")
+    return planning.parse_local(value, zone_name(request))
 
 
 def _when(request: Request, value: datetime) -> str:
-    return local_time(value, request) + f" ({settings_of(request).timezone or 'UTC'})"
+    return local_time(value, request) + f" ({zone_name(request)})"
 
 
 # -- Edition rows -------------------------------------------------------------------------------
