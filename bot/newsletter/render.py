@@ -291,7 +291,9 @@ def render_digest(content: dict, mlist: ListInfo, *, settings_view: SiteInfo,
     ratio = 1.0   # inlined size / rendered size, learnt from the last premailer run
     while True:
         context = _digest_context(base, views[:keep], omitted)
-        subject = _one_line(_render(site, f"email/{mlist.template}/subject.txt", context, html=False))
+        # An editor's subject for this edition (scheduled digests, issue 14) wins over the template's.
+        subject = _one_line(content.get("subject") or "") or _one_line(
+            _render(site, f"email/{mlist.template}/subject.txt", context, html=False))
         context["subject"] = subject
         raw = _render(site, f"email/{mlist.template}/body.html", context, html=True)
         # premailer is the slow step (~1 s on 300 KB): trim on the estimated size first,

@@ -211,7 +211,8 @@ def site_view(settings: Settings) -> SiteInfo:
 
 
 def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, when: datetime,
-             articles: list[dict], *, intro: str = "", campaign: bool = False) -> dict:
+             articles: list[dict], *, intro: str = "", campaign: bool = False,
+             subject: str = "") -> dict:
     from zoneinfo import ZoneInfo
 
     try:
@@ -225,6 +226,8 @@ def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, whe
                           + (f"/{edition_id}" if edition_id else "")}
     if campaign:
         content["campaign"] = True
+    if subject:  # the editor's own subject (bot.services.run_edits), instead of the template's
+        content["subject"] = subject
     return content
 
 
@@ -295,10 +298,16 @@ def planned_content(settings: Settings, session: Session, mlist: MailingList, pl
     previous edition."""
     if plan.get("campaign"):
         since, articles = None, chosen_articles(session, list(plan.get("article_ids") or []))
+    elif plan.get("article_ids"):
+        # A regular run an editor picked the articles of: still a run of the list, so its
+        # window moves on as usual (what was not picked stays out, as the editor chose).
+        since = _window_start(session, mlist, now, edition_id)
+        articles = chosen_articles(session, list(plan["article_ids"]))
     else:
         since, articles = window_articles(session, mlist, now, exclude=edition_id)
     return since, snapshot(settings, mlist, edition_id, when, articles,
-                           intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")))
+                           intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")),
+                           subject=plan.get("subject") or "")
 
 
 def _replaced(session: Session, list_id: int, slot: datetime) -> bool:

@@ -143,7 +143,9 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             item.update(failed=0, reasons=[], articles=None, intro="", window_start=None,
                         can_move=slot > now, can_cancel=slot > now, can_resend=False,
                         schedule=mlist.schedule, timezone=mlist.timezone,
-                        past=slot <= now)
+                        past=slot <= now,
+                        # Its articles, intro and subject can be set (bot.services.run_edits).
+                        can_edit=slot > now, plan={"article_ids": [], "intro": "", "subject": ""})
             return item
         edition = _get_edition(session, ref)
         mlist = _get_list(session, edition.list_id)
@@ -159,6 +161,8 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             articles = len(content.get("articles") or [])
         elif item["campaign"]:
             articles = len(content.get("article_ids") or [])
+        elif content.get("article_ids"):   # a run whose articles its editor picked
+            articles = len(content["article_ids"])
         else:   # a planned run's articles are chosen when it goes out: the preview shows them
             articles = None
         item.update(
@@ -169,5 +173,8 @@ def describe(settings: Settings, list_id: int | None, ref: Ref, *,
             can_resend=bool(counts.get(DeliveryState.FAILED)) and edition.status in (
                 EditionStatus.SENDING, EditionStatus.SENT),
             schedule=mlist.schedule, timezone=mlist.timezone, past=edition.scheduled_for <= now,
-            sent_at=edition.sent_at)
+            sent_at=edition.sent_at,
+            can_edit=edition.status == EditionStatus.SCHEDULED and not item["campaign"],
+            plan={"article_ids": list(content.get("article_ids") or []),
+                  "intro": content.get("intro") or "", "subject": content.get("subject") or ""})
         return item

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bot.errors import BadInput
-from bot.services import edition_preview, planning, retries
+from bot.services import edition_preview, planning, retries, run_edits
 from bot.services.editors import Editor
 from bot.services.status import outside_systems
 from bot.store.mailing import EditionStatus
@@ -43,7 +43,8 @@ def _run(list_id: int, slot: str) -> Target:
     return Target(list_id, planning.parse_slot(slot))
 
 
-def _page(request: Request, target: Target, *, error: str | None = None, send_at: str = ""):
+def _page(request: Request, target: Target, *, error: str | None = None, send_at: str = "",
+          edit_form: dict | None = None):
     settings = settings_of(request)
     try:
         info = edition_preview.describe(settings, target.list_id, target.ref)
@@ -59,6 +60,8 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
         "info": info, "subject": subject, "text": text, "empty": empty, "path": target.path,
         "error": error, "send_at": default_at, "slot_key": planning.slot_key,
         "outages": _holding_back(settings, info),
+        # The run's plan as saved, or as typed when it was refused (nothing typed is lost).
+        "edit_form": edit_form or _plan_form(info.get("plan") or {}),
         # Figures once it went out (issue 14); a run without a row has none.
         **(engagement.edition_context(settings, target.ref)
            if isinstance(target.ref, int) and info["status"] in _SENT_OR_SENDING else {}),
@@ -78,6 +81,31 @@ def _holding_back(settings, info: dict) -> list[dict]:
     if info["status"] not in (EditionStatus.PENDING, EditionStatus.SENDING):
         return []
     return [o for o in outside_systems(settings) if o["kind"] in _MAIL_SYSTEMS]
+
+
+def _plan_form(plan: dict) -> dict:
+    return {"article_ids": ", ".join(map(str, plan.get("article_ids") or [])),
+            "intro": plan.get("intro") or "", "subject": plan.get("subject") or ""}
+
+
+def _edit(request: Request, target: Target, editor: Editor, article_ids: str, intro: str,
+          subject: str):
+    """Save a run's articles, intro and subject (bot.services.run_edits); the page moves to
+    the row the run now has."""
+    typed = {"article_ids": article_ids, "intro": intro, "subject": subject}
+    settings = settings_of(request)
+    try:
+        ids = run_edits.parse_ids(article_ids)
+        if isinstance(target.ref, datetime):
+            edition_id = run_edits.edit_run(settings, target.list_id, target.ref, article_ids=ids,
+                                            intro=intro, subject=subject, editor=editor.email)
+        else:
+            edition_id = run_edits.edit_edition(settings, target.ref, article_ids=ids,
+                                                intro=intro, subject=subject)
+    except BadInput as exc:
+        return _page(request, target, error=str(exc), edit_form=typed)
+    return _done(request, "Saved: this run goes out with what you chose.",
+                 f"/admin/editions/{edition_id}")
 
 
 def _frame(request: Request, target: Target) -> HTMLResponse:
@@ -123,6 +151,12 @@ def edition_reschedule(request: Request, edition_id: int, send_at: str = Form(""
     except BadInput as exc:
         return _page(request, target, error=str(exc), send_at=send_at)
     return _done(request, f"Moved: it goes out {_when(request, moved['scheduled_for'])}.", target.path)
+
+
+@router.post("/editions/{edition_id}/edit")
+def edition_edit(request: Request, edition_id: int, article_ids: str = Form(""), intro: str = Form(""),
+                 subject: str = Form(""), editor: Editor = Depends(require_editor)):
+    return _edit(request, Target(None, edition_id), editor, article_ids, intro, subject)
 
 
 @router.post("/editions/{edition_id}/cancel")
@@ -207,6 +241,16 @@ def run_reschedule(request: Request, list_id: int, slot: str, send_at: str = For
     except BadInput as exc:
         return _page(request, target, error=str(exc), send_at=send_at)
     return _done(request, f"Moved: it goes out {_when(request, when)}.", f"/admin/editions/{edition_id}")
+
+
+@router.post("/lists/{list_id}/runs/{slot}/edit")
+def run_edit(request: Request, list_id: int, slot: str, article_ids: str = Form(""),
+             intro: str = Form(""), subject: str = Form(""), editor: Editor = Depends(require_editor)):
+    try:
+        target = _run(list_id, slot)
+    except BadInput as exc:
+        return render(request, "admin/edition_missing.html", {"error": str(exc)}, status_code=404)
+    return _edit(request, target, editor, article_ids, intro, subject)
 
 
 @router.post("/lists/{list_id}/runs/{slot}/cancel")

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from bot.domain import calendar as shape
 from bot.errors import BadInput
-from bot.services import digests, edition_preview, planning, subscribers
+from bot.services import digests, edition_preview, planning, run_edits, subscribers
 from bot.services.editors import Editor
 from bot.store.mailing import EditionStatus
 from bot.store.models import utcnow
 from bot.web.api.common import (CONFLICT, NOT_FOUND, ApiRoute, Page, Paging, ResourceId, Text,
                                 UtcDatetime, conflict, not_found)
 from bot.web.api.models import (Calendar, CalendarItem, CalendarPost, Edition, EditionCancelled, EditionChange,
-                                EditionState, EmailPreview, NewCampaign, RunChange)
+                                EditionState, EmailPreview, NewCampaign, RunChange, RunEdit)
 from bot.web.security import api_editor, settings_of
 
 router = APIRouter(route_class=ApiRoute, tags=["editions"])
@@ -157,6 +157,26 @@ def plan_run(name: ListName, slot: Slot, change: RunChange, settings=Depends(set
         if planning.slot_edition(settings, list_id, slot) is not None:
             raise conflict(exc) from None
         raise _named(exc, {"send at": "body field scheduled_for"}, "path parameter slot") from None
+    return Edition.of(_existing(settings, edition_id))
+
+
+@router.patch("/lists/{name}/runs/{slot}", response_model=Edition,
+              responses={**NOT_FOUND, **CONFLICT}, summary="Pick the articles, intro and subject of a coming run")
+def edit_run(name: ListName, slot: Slot, edit: RunEdit, settings=Depends(settings_of),
+             editor: Editor = Depends(api_editor)):
+    """The run goes out at its time with exactly `article_ids` (in that order), `intro` above
+    them and `subject`. A run without a row gets one (a `scheduled` edition at the slot,
+    answered with its id); a run already moved is edited in place. 409 once it is built."""
+    list_id = _list_id(settings, name)
+    try:
+        edition_id = run_edits.edit_run(settings, list_id, slot, article_ids=edit.article_ids,
+                                         intro=edit.intro, subject=edit.subject, editor=editor.email)
+    except BadInput as exc:
+        fields = {"articles": "body field article_ids", "intro": "body field intro",
+                  "subject": "body field subject"}
+        if str(exc).partition(": ")[0] not in fields and planning.slot_edition(settings, list_id, slot):
+            raise conflict(exc) from None
+        raise _named(exc, fields, "path parameter slot") from None
     return Edition.of(_existing(settings, edition_id))
 
 

@@ -318,6 +318,15 @@ class RunChange(Input):
         return self
 
 
+class RunEdit(Input):
+    """What an editor sets for a coming regular run (issue 14): its articles in order (empty:
+    the list's new articles, as usual), an intro, a subject (empty: the template's)."""
+    article_ids: List[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        [], max_length=MAX_CAMPAIGN_ARTICLES, description="The articles, in the order they appear")
+    intro: Text(MAX_INTRO) = Field("", description="A paragraph above the articles (plain text)")
+    subject: Text(200) = Field("", description="The email's subject; empty: the template's")
+
+
 class NewCampaign(Input):
     list: Text(100, min_length=1) = Field(description="The list's name")
     article_ids: List[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
