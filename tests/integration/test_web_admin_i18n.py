@@ -132,3 +132,28 @@ def test_an_unknown_time_zone_is_refused_by_name_and_nothing_is_stored(settings)
     stored = [u for u in editors.list_users(settings) if u["email"] == EDITOR][0]
     assert (stored["language"], stored["timezone"]) == (None, None)
     assert choose(client, language="xx", timezone="").status_code == 422
+
+
+def test_users_set_chooses_the_language_and_zone_from_the_command_line(tmp_path):
+    from bot.config import Settings
+    from tests.integration.test_editors import _cli
+    from tests.support.web import PASSWORD, login
+
+    home = tmp_path / "data"
+    assert _cli(home, "users", "add", "chief@example.com", "--role", "admin",
+                "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    bad = _cli(home, "users", "set", "chief@example.com", "--language", "ar", "--timezone", "Mars/Olympus")
+    assert bad.returncode == 2 and "unknown time zone 'Mars/Olympus'" in bad.stderr
+    settings = Settings(home=home)
+    assert [(u["language"], u["timezone"]) for u in editors.list_users(settings)] == [(None, None)]
+
+    done = _cli(home, "users", "set", "chief@example.com", "--language", "ar", "--timezone", "Asia/Tokyo")
+    assert done.returncode == 0, done.stderr
+    assert "ar, Asia/Tokyo" in done.stdout
+    client = client_for(settings)
+    login(client, "chief@example.com")
+    page = client.get("/admin/calendar").text
+    assert '<html lang="ar" dir="rtl">' in page and "Asia/Tokyo" in page
+
+    back = _cli(home, "users", "set", "chief@example.com", "--language", "site", "--timezone", "site")
+    assert back.returncode == 0 and "site language, site time zone" in back.stdout
