@@ -321,6 +321,11 @@ class Translator:
             # log) names the gap.
             log.warning("no %s text for %r in the catalogue: shown in English", self.lang, key)
             pattern = MESSAGES["en"].get(key) or key
+        if values and self.dir == "rtl" and key.startswith("a."):
+            # Dates, zones and names filled into right-to-left dashboard text are isolated
+            # (FSI…PDI), or "2026-11-26" shows as "26-11-2026" and "Asia/Tokyo." as ".Asia/Tokyo".
+            # The public pages' Arabic is left as it was checked (tests/data golden pages).
+            values = {name: f"\u2068{value}\u2069" for name, value in values.items()}
         return pattern.format(**values) if values else pattern
 
 

@@ -40,6 +40,8 @@ def test_an_arabic_editor_gets_the_dashboard_right_to_left_in_arabic(settings):
     for word in ("التقويم", "حملة جديدة", "المقالات", "المشتركون", "الإخفاقات", "حسابي"):
         assert word in nav
     assert "تسجيل الخروج" in page and "<h1>التقويم</h1>" in page
+    # Dates in Arabic sentences are bidi-isolated, or 2026-11-26 would show as 26-11-2026.
+    assert re.search("من \u2068\\d{4}-\\d{2}-\\d{2}\u2069 إلى", page)
     # Another editor keeps the site's language: the choice is per editor.
     other = client_for(settings, login_as="other@example.com")
     assert '<html lang="en" dir="ltr">' in other.get("/admin/calendar").text
