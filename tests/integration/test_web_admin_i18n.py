@@ -159,3 +159,21 @@ def test_users_set_chooses_the_language_and_zone_from_the_command_line(tmp_path)
 
     back = _cli(home, "users", "set", "chief@example.com", "--language", "site", "--timezone", "site")
     assert back.returncode == 0 and "site language, site time zone" in back.stdout
+
+
+def test_the_article_pages_flash_messages_speak_the_editors_language(settings):
+    shares.add_account(settings, "gazette-bsky", "bluesky")
+    [article] = add_articles(settings, ["Harbour reopens after the storm"],
+                             seen=datetime.now(timezone.utc) - timedelta(hours=1))
+    [post] = shares.schedule_share(settings, article, "gazette-bsky", at=LATER)
+    client = client_for(settings, login_as=EDITOR)
+    choose(client, language="ar", timezone="Asia/Tokyo")
+    token = csrf(client, f"/admin/articles/{article}")
+    year = LATER.year + 1
+
+    moved = client.post(f"/admin/articles/{article}/posts/{post['id']}/reschedule",
+                        data={"csrf_token": token, "at": f"{year}-01-15T09:30"}).text
+    assert f"أصبح منشور \u2068gazette-bsky\u2069 مجدولًا في \u2068{year}-01-15 09:30 (Asia/Tokyo)\u2069." in moved
+    past = client.post(f"/admin/articles/{article}/posts/{post['id']}/reschedule",
+                       data={"csrf_token": token, "at": "2020-01-01T09:00"}).text
+    assert "لم تُعَد الجدولة: " in past   # the reason itself comes from the service, in English

@@ -15,7 +15,7 @@ from bot.domain.snippets.text import plain
 from bot.errors import BadInput
 from bot.services import articles, ingest, planning, share_edits, shares
 from bot.web.security import settings_of
-from bot.web.templating import flash, local_time, refused, render, zone_name
+from bot.web.templating import admin_translator, flash, local_time, refused, render, zone_name
 
 router = APIRouter()
 
@@ -98,45 +98,50 @@ def save_text(request: Request, article_id: int, post_id: int, account_id: int =
         return _article_page(request, article_id, errors={account_id: f"Not saved: {exc}"},
                              drafts={account_id: text}, status_code=422)
     length, limit = share_edits.share_length(settings, account_id, text)
-    flash(request, f"Saved the text for {post['account']} ({length} / {limit}).")
+    flash(request, admin_translator(request)("a.flash_text_saved", account=post["account"],
+                                             length=length, limit=limit))
     return _to(article_id, f"#account-{account_id}")
 
 
 @router.post("/articles/{article_id}/posts/{post_id}/reschedule")
 def reschedule(request: Request, article_id: int, post_id: int, at: str = Form("")):
-    with refused(request, "Not rescheduled"):
+    t = admin_translator(request)
+    with refused(request, t("a.not_rescheduled")):
         post = share_edits.reschedule_share(settings_of(request), post_id, _site_time(request, at))
-        flash(request, f"The {post['account']} post is now scheduled for "
-                       f"{_local(request, post['scheduled_at'])}.")
+        flash(request, t("a.flash_post_rescheduled", account=post["account"],
+                         when=_local(request, post["scheduled_at"])))
     return _to(article_id)
 
 
 @router.post("/articles/{article_id}/posts/{post_id}/now")
 def now(request: Request, article_id: int, post_id: int):
-    with refused(request, "Not posted"):
+    t = admin_translator(request)
+    with refused(request, t("a.not_posted")):
         post = share_edits.post_now(settings_of(request), post_id)
         if post["waiting_for"]:
-            flash(request, f"The {post['account']} post is due now but waits: "
-                           f"{post['waiting_for']}", "warn")
+            flash(request, t("a.flash_post_waits", account=post["account"],
+                             reason=post["waiting_for"]), "warn")
         else:
-            flash(request, f"The {post['account']} post goes out within a minute.")
+            flash(request, t("a.flash_post_now", account=post["account"]))
     return _to(article_id)
 
 
 @router.post("/articles/{article_id}/posts/{post_id}/skip")
 def skip(request: Request, article_id: int, post_id: int):
-    with refused(request, "Not skipped"):
+    t = admin_translator(request)
+    with refused(request, t("a.not_skipped")):
         post = shares.skip_share(settings_of(request), post_id)
-        flash(request, f"The {post['account']} post will not go out.")
+        flash(request, t("a.flash_post_skipped", account=post["account"]))
     return _to(article_id)
 
 
 @router.post("/articles/{article_id}/posts/{post_id}/reshare")
 def reshare(request: Request, article_id: int, post_id: int):
-    with refused(request, "Not shared again"):
+    t = admin_translator(request)
+    with refused(request, t("a.not_shared_again")):
         post = share_edits.reshare(settings_of(request), post_id)
-        flash(request, f"Shared again on {post['account']} at "
-                       f"{_local(request, post['scheduled_at'])}.")
+        flash(request, t("a.flash_shared_again", account=post["account"],
+                         when=_local(request, post["scheduled_at"])))
     return _to(article_id)
 
 
@@ -151,7 +156,8 @@ def schedule(request: Request, article_id: int, account_id: int, text: str = For
     except BadInput as exc:
         return _article_page(request, article_id, errors={account_id: f"Not scheduled: {exc}"},
                              drafts={account_id: text}, status_code=422)
-    flash(request, f"Scheduled on {post['account']} for {_local(request, post['scheduled_at'])}.")
+    flash(request, admin_translator(request)("a.flash_post_scheduled", account=post["account"],
+                                             when=_local(request, post["scheduled_at"])))
     return _to(article_id, f"#account-{account_id}")
 
 
