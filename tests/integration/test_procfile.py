@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.services import shares
-from bot.services.ingest import ingest_targets
-from tests.integration.test_orchestration import ARTICLE, outbox, posts
+from tests.integration.test_orchestration import ingest_as_news, outbox, posts
 from tests.support.celeryworker import ROOT, environment, wait_for
 from tests.support.health import healthz
 from tests.support.orchestration import queued  # noqa: F401  (fixture)
@@ -27,7 +26,7 @@ def test_honcho_runs_the_procfile_on_redis_and_postgresql(queued, tmp_path):
     settings = queued.model_copy(update={"tick_seconds": 1.0})
     for platform in ("mastodon", "telegram"):
         shares.add_account(settings, f"gazette-{platform}", platform)
-    ingest_targets(settings, [str(ARTICLE)])
+    ingest_as_news(settings)
     port = free_port()
     env = environment(settings)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
