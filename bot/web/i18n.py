@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from bot.web.i18n_admin import ADMIN
+from bot.web.i18n_admin_content import ADMIN_CONTENT
+from bot.web.i18n_admin_settings import ADMIN_SETTINGS
 
 LANGUAGES = ("en", "fr", "ar")
 RTL = {"ar"}
@@ -300,8 +302,13 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _lang, _words in ADMIN.items():
-    MESSAGES[_lang].update(_words)
+for _part in (ADMIN, ADMIN_SETTINGS, ADMIN_CONTENT):
+    for _lang, _words in _part.items():
+        # Each part brings its own keys: one repeated across parts is a mistake.
+        _twice = _words.keys() & MESSAGES[_lang].keys()
+        if _twice:
+            raise RuntimeError(f"dashboard keys defined twice ({_lang}): {sorted(_twice)}")
+        MESSAGES[_lang].update(_words)
 
 log = logging.getLogger(__name__)
 
