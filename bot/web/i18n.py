@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from bot.web.i18n_admin import ADMIN
+from bot.web.i18n_admin_ab import ADMIN_AB
 from bot.web.i18n_admin_content import ADMIN_CONTENT
 from bot.web.i18n_admin_settings import ADMIN_SETTINGS
 
@@ -302,7 +303,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (ADMIN, ADMIN_SETTINGS, ADMIN_CONTENT):
+for _part in (ADMIN, ADMIN_SETTINGS, ADMIN_CONTENT, ADMIN_AB):
     for _lang, _words in _part.items():
         # Each part brings its own keys: one repeated across parts is a mistake.
         _twice = _words.keys() & MESSAGES[_lang].keys()
