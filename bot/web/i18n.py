@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from fastapi import Request
+from markupsafe import Markup, escape
 
 from bot.web.i18n_admin import ADMIN
 from bot.web.i18n_admin_ab import ADMIN_AB
@@ -323,18 +324,50 @@ class Translator:
         return "rtl" if self.lang in RTL else "ltr"
 
     def __call__(self, key: str, **values) -> str:
+        pattern = self._pattern(key)
+        values = self._isolated(key, values)
+        return pattern.format(**values) if values else pattern
+
+    def markup(self, key: str, **values) -> Markup:
+        """A sentence around markup (a link, a figure's <span>): the pattern and plain values
+        are escaped, Markup values (a template's `{% set %}…{% endset %}` block) kept as they
+        are, so the words stay whole sentences in the catalogue."""
+        values = {name: value if isinstance(value, Markup) else escape(value)
+                  for name, value in values.items()}
+        return Markup(escape(self._pattern(key))).format(**self._isolated(key, values))
+
+    def plural(self, key: str, n: int) -> str:
+        """The key of the form of `key` for the number n: `key_one` or `key_other` (French
+        counts 0 as one; the Arabic values are worded to suit any number)."""
+        one = n == 1 or (self.lang == "fr" and n == 0)
+        return f"{key}_{'one' if one else 'other'}"
+
+    def word(self, prefix: str, value: object) -> str:
+        """A stored word shown to people (a status such as "sent"): its translation under
+        prefix + value, or the word itself when the catalogue has none (logged, like a key)."""
+        key = f"{prefix}{value}"
+        if key in MESSAGES["en"]:
+            return self(key)
+        log.warning("no %s text for %r in the catalogue: shown as stored", self.lang, key)
+        return str(value)
+
+    def _pattern(self, key: str) -> str:
         pattern = MESSAGES[self.lang].get(key)
         if pattern is None:
             # Shown in English rather than not at all; logged so a test (or the newsroom's
             # log) names the gap.
             log.warning("no %s text for %r in the catalogue: shown in English", self.lang, key)
             pattern = MESSAGES["en"].get(key) or key
+        return pattern
+
+    def _isolated(self, key: str, values: dict) -> dict:
         if values and self.dir == "rtl" and key.startswith("a."):
             # Dates, zones and names filled into right-to-left dashboard text are isolated
             # (FSI…PDI), or "2026-11-26" shows as "26-11-2026" and "Asia/Tokyo." as ".Asia/Tokyo".
             # The public pages' Arabic is left as it was checked (tests/data golden pages).
-            values = {name: f"\u2068{value}\u2069" for name, value in values.items()}
-        return pattern.format(**values) if values else pattern
+            return {name: Markup("\u2068") + value + Markup("\u2069") if isinstance(value, Markup)
+                    else f"\u2068{value}\u2069" for name, value in values.items()}
+        return values
 
 
 def negotiate(request: Request, preferred: str | None = None) -> Translator:
