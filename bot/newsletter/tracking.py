@@ -4,7 +4,10 @@ Every article link of a rendered variant becomes `<base>/r/<token>?<TRACK>`, and
 gets a 1×1 pixel `<base>/o/<token>.gif?<TRACK>`. The token is the signed
 `[edition_id, article_id, destination]`: the redirect reads its destination from the
 signature-checked token, so `/r/` is never an open redirect, and nothing is looked up to
-answer it. Tokens carry no timestamp: a link in a year-old email still works.
+answer it. Tokens carry no timestamp: a link in a year-old email still works. A campaign
+with an A/B subject test adds the message's subject letter as a fourth element
+(`[…, "b"]`, bot.domain.ab_test), so its clicks count per subject; three-element tokens
+(every email sent before, and every edition without a test) read as before.
 
 `TRACK` is a per-recipient placeholder (bot.newsletter.mime fills it in like the unsubscribe
 link): `t=<send time>` for every list, so a click seconds after delivery can be told from a
@@ -26,10 +29,13 @@ from dataclasses import dataclass, replace
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from itsdangerous.encoding import base64_decode
 
+from bot.domain.ab_test import LETTERS
 from bot.errors import BadInput
 from bot.newsletter.values import MARKER
 
 TRACK = MARKER + "TRACK%%"
+# Subject letters a link may carry (an A/B subject test's).
+VARIANTS = LETTERS
 _LINK_SALT = "pressbot-link"
 _READER_SALT = "pressbot-reader"
 _HREF_RE = re.compile(r'href="(https?://[^"]+)"')
@@ -46,6 +52,7 @@ class Link:
     edition_id: int
     article_id: int | None
     url: str
+    variant: str = ""       # the A/B subject letter; "" when the edition has no test
 
 
 class _Reader:
@@ -78,18 +85,20 @@ class LinkSigner:
         self._read_readers = _Reader(secret, _READER_SALT)
 
     def link_token(self, link: Link) -> str:
-        return self._links.dumps([link.edition_id, link.article_id, link.url])
+        payload = [link.edition_id, link.article_id, link.url]
+        return self._links.dumps(payload + [link.variant] if link.variant else payload)
 
     def read_link(self, token: str) -> Link:
         try:
             payload = self._read_links.loads(token)
         except BadSignature:
             raise BadLink("this link is invalid (bad signature)") from None
-        if not (isinstance(payload, list) and len(payload) == 3 and _is_id(payload[0])
+        if not (isinstance(payload, list) and len(payload) in (3, 4) and _is_id(payload[0])
                 and (payload[1] is None or _is_id(payload[1])) and isinstance(payload[2], str)
-                and payload[2].startswith(("http://", "https://"))):
+                and payload[2].startswith(("http://", "https://"))
+                and (len(payload) == 3 or payload[3] in VARIANTS)):
             raise BadLink("this link is malformed")
-        return Link(payload[0], payload[1], payload[2])
+        return Link(payload[0], payload[1], payload[2], payload[3] if len(payload) == 4 else "")
 
     def reader_token(self, subscriber_id: int) -> str:
         return self._readers.dumps(int(subscriber_id))
@@ -135,16 +144,17 @@ def read_track(query: dict) -> tuple[int | None, str | None]:
 
 
 def tracked(rendered, *, base_url: str, edition_id: int, article_urls: dict[str, int | None],
-            signer: LinkSigner):
+            signer: LinkSigner, variant: str = ""):
     """`rendered` (a RenderedEmail) with each link in `article_urls` (the URL as the
     template wrote it → article id) pointed at the redirect, and a pixel in the HTML.
-    Other links (unsubscribe, the web version, sign-up) stay as they are."""
+    Other links (unsubscribe, the web version, sign-up) stay as they are. `variant`: the
+    A/B subject letter the links count under ("" without a test)."""
     base = base_url.rstrip("/")
     cache: dict[str, str] = {}
 
     def redirect(url: str) -> str:
         if url not in cache:
-            token = signer.link_token(Link(edition_id, article_urls[url], url))
+            token = signer.link_token(Link(edition_id, article_urls[url], url, variant))
             cache[url] = f"{base}/r/{token}?{TRACK}"
         return cache[url]
 
@@ -156,7 +166,7 @@ def tracked(rendered, *, base_url: str, edition_id: int, article_urls: dict[str,
 
     html = _HREF_RE.sub(in_html, rendered.html)
     pixel = _PIXEL.format(src=htmllib.escape(
-        f"{base}/o/{signer.link_token(Link(edition_id, None, base + '/'))}.gif?{TRACK}"))
+        f"{base}/o/{signer.link_token(Link(edition_id, None, base + '/', variant))}.gif?{TRACK}"))
     at = html.rfind("</body>")
     html = html[:at] + pixel + html[at:] if at >= 0 else html + pixel
     text = rendered.text

@@ -39,7 +39,7 @@ from bot.errors import BadInput, PermanentError
 from bot.mail.transport import Transport, TransportDown, build_transport
 from bot.newsletter.digest_view import summary_without_title
 from bot.newsletter.render import ListInfo, SiteInfo, render_digest
-from bot.services import outages
+from bot.services import ab_tests, outages
 from bot.services.sending import BatchReport, Variants, due, lease_engine, one_of, send_claimed
 from bot.store.db import get_engine, session_scope
 from bot.store.mailing import (Delivery, DeliveryState, Edition, EditionStatus, MailingList,
@@ -212,7 +212,7 @@ def site_view(settings: Settings) -> SiteInfo:
 
 def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, when: datetime,
              articles: list[dict], *, intro: str = "", campaign: bool = False,
-             subject: str = "") -> dict:
+             subject: str = "", ab: dict | None = None) -> dict:
     from zoneinfo import ZoneInfo
 
     try:
@@ -228,6 +228,8 @@ def snapshot(settings: Settings, mlist: MailingList, edition_id: int | None, whe
         content["campaign"] = True
     if subject:  # the editor's own subject (bot.services.run_edits), instead of the template's
         content["subject"] = subject
+    if ab:  # a campaign's A/B subject test (bot.services.ab_tests): subject B, sample, hours
+        content["ab"] = dict(ab)
     return content
 
 
@@ -307,7 +309,7 @@ def planned_content(settings: Settings, session: Session, mlist: MailingList, pl
         since, articles = window_articles(session, mlist, now, exclude=edition_id)
     return since, snapshot(settings, mlist, edition_id, when, articles,
                            intro=plan.get("intro") or "", campaign=bool(plan.get("campaign")),
-                           subject=plan.get("subject") or "")
+                           subject=plan.get("subject") or "", ab=plan.get("ab"))
 
 
 def _replaced(session: Session, list_id: int, slot: datetime) -> bool:
@@ -468,6 +470,9 @@ def create_deliveries(settings: Settings, edition_id: int) -> int:
             return 0
         list_id = edition.list_id
         categories = {c for a in edition.content.get("articles") or [] for c in a.get("categories") or ()}
+        # An A/B subject test: every row starts held; the sample is drawn from them once
+        # they all exist (ab_tests.draw_sample), the rest wait for the winner.
+        ready = DeliveryState.HELD if edition.content.get("ab") else DeliveryState.PENDING
     query = (select(Subscriber.id, Subscriber.email, Subscription.topics)
              .join(Subscription, Subscription.subscriber_id == Subscriber.id)
              .where(Subscription.list_id == list_id, Subscription.active.is_(True),
@@ -481,8 +486,10 @@ def create_deliveries(settings: Settings, edition_id: int) -> int:
             blocked = suppressed_hashes(writer, [h for _, h in wanted])
             _insert_ignoring_duplicates(writer, edition_id, [
                 (sid, DeliveryState.SUPPRESSED, "on the suppression list") if h in blocked
-                else (sid, DeliveryState.PENDING, None) for sid, h in wanted])
+                else (sid, ready, None) for sid, h in wanted])
             writer.commit()
+        if ready == DeliveryState.HELD:
+            ab_tests.draw_sample(writer, edition_id, utcnow())
         writer.execute(update(Edition).where(Edition.id == edition_id,
                                              Edition.status == EditionStatus.PENDING)
                        .values(status=EditionStatus.SENDING))
@@ -549,8 +556,10 @@ def deliver_batch(settings: Settings, edition_id: int, *, transport: Transport,
 
 
 def finish_if_done(settings: Settings, edition_id: int, now: datetime) -> None:
-    """A SENDING edition with nothing left to send (or retry) is SENT."""
-    open_states = (DeliveryState.PENDING, DeliveryState.CLAIMED, DeliveryState.DEFERRED)
+    """A SENDING edition with nothing left to send (or retry) is SENT. Rows held for an
+    A/B subject test's winner are still to send."""
+    open_states = (DeliveryState.PENDING, DeliveryState.CLAIMED, DeliveryState.DEFERRED,
+                   DeliveryState.HELD)
     with session_scope(settings.effective_database_url) as session:
         remaining = select(Delivery.id).where(Delivery.edition_id == edition_id,
                                               Delivery.state.in_(open_states)).exists()

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.services import bounce_mailbox, engagement, post_metrics, shares
+from bot.services import ab_tests, bounce_mailbox, engagement, post_metrics, shares
 from bot.services.dispatch_email import find_email_work, unsettled_deliveries
 from bot.services.ingest import due_source_ids
 from bot.services.locks import dispatch_lock
@@ -77,6 +77,7 @@ class TickReport:
     jobs: list[Job] = field(default_factory=list)   # what this tick enqueued
     bounces: dict | None = None                     # the bounce mailbox's poll (bounce_mailbox)
     engagement: int = 0                             # click/open hits folded from Redis (issue 14)
+    ab_decided: list[int] = field(default_factory=list)  # editions whose A/B test picked a winner
 
     def summary(self) -> str:
         if not self.acted:
@@ -112,6 +113,9 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
     scheduling = schedule_pass(settings, now)
     report.scheduled, report.scheduling_left = scheduling.scheduled, scheduling.more
     report.scheduling_chunks = scheduling.chunks
+    # Campaigns whose A/B subject test is due: the winner picked and the rest released now,
+    # so this tick's find_due already enqueues their batches.
+    report.ab_decided = _decide_ab_tests(settings, now)
     jobs = find_due(settings, now)
     with session_scope(settings.effective_database_url) as session:
         fresh = _mark(session, jobs, now, timedelta(seconds=settings.redispatch_after))
@@ -130,6 +134,16 @@ def _tick(settings: Settings, enqueue: Enqueue, now: datetime) -> TickReport:
     _finish(settings, report.tick_id, now, error=None)
     log.info("tick %s: %s", report.tick_id, report.summary())
     return report
+
+
+def _decide_ab_tests(settings: Settings, now: datetime) -> list[int]:
+    """A failure is logged and the decision tried again next tick: it must not stop the
+    dispatcher (the held rows wait, nothing is lost)."""
+    try:
+        return ab_tests.decide_due(settings, now)
+    except Exception:  # noqa: BLE001
+        log.exception("A/B subject tests not decided this tick")
+        return []
 
 
 def _fold_engagement(settings: Settings) -> int:

@@ -89,13 +89,14 @@ def due_batches(session: Session, settings: Settings, now: datetime) -> list[tup
     """(edition id, due key, messages) for editions with deliveries to send now.
 
     The due key is the newest moment a row of the edition became due (pending rows: when
-    the edition was made; deferred rows: their retry time; claims: their lease's end), so
+    the edition was made, or when an A/B subject test released them (their
+    next_attempt_at); deferred rows: their retry time; claims: their lease's end), so
     the edition is enqueued again when more of it falls due (a 421's retry time comes, a
     dead worker's lease runs out), not on every tick while its batches are in the queue."""
     open_editions = (EditionStatus.PENDING, EditionStatus.SENDING)
     due_at = func.max(case((Delivery.state == DeliveryState.DEFERRED, Delivery.next_attempt_at),
                            (Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until),
-                           else_=Edition.created_at))
+                           else_=func.coalesce(Delivery.next_attempt_at, Edition.created_at)))
     rows = session.execute(
         select(Edition.id, Edition.status, Edition.created_at, func.count(Delivery.id), due_at)
         .outerjoin(Delivery, and_(Delivery.edition_id == Edition.id, due(now)))

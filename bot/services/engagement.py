@@ -44,8 +44,14 @@ def redis_keys(settings: Settings) -> tuple[str, str, str]:
     return tuple(f"{settings.queue}:{name}" for name in (COUNTS, FOLDING, CLICKS))
 FOLD_CLICKS = 5000     # reader-history rows a tick adds at most; the rest wait for the next
 
-# (edition_id, kind, url, article_id)
-CountKey = tuple[int, str, str, "int | None"]
+# (edition_id, kind, url, article_id, A/B subject letter or "")
+CountKey = tuple[int, str, str, "int | None", str]
+
+
+def count_key(raw: list) -> CountKey:
+    """A key as Redis holds it; one pushed before the A/B subject test (four elements,
+    still there after an upgrade) counts with no letter."""
+    return tuple(raw) if len(raw) == 5 else (*raw, "")
 
 
 @dataclass(frozen=True)
@@ -137,8 +143,9 @@ def fold(settings: Settings) -> int:
             except Exception as exc:  # noqa: BLE001 - "no such key": nothing counted since
                 if "no such key" not in str(exc).lower():
                     raise
-        counts = Counter({tuple(json.loads(k)): int(v)
-                          for k, v in client.hgetall(folding_key).items()})
+        counts = Counter()
+        for k, v in client.hgetall(folding_key).items():
+            counts[count_key(json.loads(k))] += int(v)
         raw = client.lrange(clicks_key, 0, FOLD_CLICKS - 1)
         clicks = [ReaderClick(*json.loads(r)) for r in raw]
         store(settings, counts, clicks)
@@ -166,13 +173,14 @@ def store(settings: Settings, counts: Counter, clicks: list[ReaderClick]) -> Non
                                .where(Edition.id.in_(wanted))).all() if wanted else []
         editions = dict(rows)
         insert = _insert(dialect)
-        for (edition_id, kind, url, article_id), n in counts.items():
+        for key, n in counts.items():
+            edition_id, kind, url, article_id, variant = count_key(list(key))
             if edition_id not in editions:
                 continue
             stmt = insert(EngagementCount).values(edition_id=edition_id, kind=kind, url=url,
-                                                  article_id=article_id, count=n)
+                                                  article_id=article_id, variant=variant, count=n)
             session.execute(stmt.on_conflict_do_update(
-                index_elements=["edition_id", "kind", "url"],
+                index_elements=["edition_id", "kind", "url", "variant"],
                 set_={"count": EngagementCount.count + stmt.excluded.count}))
         kept = [c for c in clicks if editions.get(c.edition_id)]
         if kept:

@@ -41,12 +41,14 @@ def edition_figures(settings: Settings, edition_id: int) -> dict:
             select(EngagementCount.kind, func.sum(EngagementCount.count))
             .where(EngagementCount.edition_id == edition_id)
             .group_by(EngagementCount.kind)).all())
+        # A link has a row per A/B subject letter in a campaign with a subject test.
+        clicked = func.sum(EngagementCount.count)
         links = session.execute(
-            select(EngagementCount.url, EngagementCount.article_id, Article.title,
-                   EngagementCount.count)
+            select(EngagementCount.url, EngagementCount.article_id, Article.title, clicked)
             .outerjoin(Article, Article.id == EngagementCount.article_id)
             .where(EngagementCount.edition_id == edition_id, EngagementCount.kind == K.CLICK)
-            .order_by(EngagementCount.count.desc(), EngagementCount.url)).all()
+            .group_by(EngagementCount.url, EngagementCount.article_id, Article.title)
+            .order_by(clicked.desc(), EngagementCount.url)).all()
     delivered = max(sent - bounced, 0)
     clicks = int(totals.get(K.CLICK) or 0)
     by_article: dict[int, dict] = {}

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain import ab_test
 from bot.domain.schedules import local_instant, next_run, parse_schedule, zone
 from bot.errors import BadInput
 from bot.services.digests import delivery_counts
@@ -342,7 +343,7 @@ def cancel(settings: Settings, edition_id: int, *, editor: str | None = None,
         # Rows claimed by a batch still running are left to it: it records what it sends.
         stopped = session.execute(update(Delivery).where(
             Delivery.edition_id == edition_id,
-            Delivery.state.in_((DeliveryState.PENDING, DeliveryState.DEFERRED)))
+            Delivery.state.in_((DeliveryState.PENDING, DeliveryState.DEFERRED, DeliveryState.HELD)))
             .values(state=DeliveryState.SUPPRESSED, next_attempt_at=None,
                     last_error=f"edition cancelled by {editor or 'an editor'}")).rowcount
         sent = session.scalar(select(func.count()).select_from(Delivery).where(
@@ -355,11 +356,21 @@ def cancel(settings: Settings, edition_id: int, *, editor: str | None = None,
 
 def create_campaign(settings: Settings, list_name: str, *, article_ids: list[int], intro: str = "",
                     send_at: datetime | None = None, editor: str | None = None,
-                    now: datetime | None = None) -> int:
+                    now: datetime | None = None, subject: str | None = None,
+                    subject_b: str | None = None, sample_percent: int | str | None = None,
+                    decide_after_hours: int | str | None = None) -> int:
     """A one-off edition of the list with the chosen articles (in that order) and an
     optional intro paragraph above them, going out at `send_at` (None: now, at the next
-    dispatch tick). Returns the SCHEDULED edition's id."""
+    dispatch tick). Returns the SCHEDULED edition's id.
+
+    `subject` replaces the template's; with `subject_b` too the campaign is an A/B subject
+    test (bot.domain.ab_test): `sample_percent` of the list get A or B, the rest the
+    subject with more clicks `decide_after_hours` later."""
+    from bot.services.run_edits import MAX_SUBJECT   # run_edits imports this module
+
     now = _now(now)
+    subject, ab = ab_test.check_plan(subject, subject_b, sample_percent, decide_after_hours,
+                                     max_subject=MAX_SUBJECT)
     ids = list(dict.fromkeys(int(i) for i in article_ids))
     intro = (intro or "").strip()
     if not ids:
@@ -379,7 +390,9 @@ def create_campaign(settings: Settings, list_name: str, *, article_ids: list[int
         when = now if send_at is None else _check_send_at(session, mlist, send_at, now)
         edition = Edition(list_id=mlist.id, status=EditionStatus.SCHEDULED, scheduled_for=when,
                           window_end=when, created_by=editor,
-                          content={"campaign": True, "article_ids": ids, "intro": intro})
+                          content={"campaign": True, "article_ids": ids, "intro": intro,
+                                   **({"subject": subject} if subject else {}),
+                                   **({"ab": ab} if ab else {})})
         session.add(edition)
         session.flush()
         return edition.id

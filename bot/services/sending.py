@@ -55,6 +55,9 @@ class Variants:
         # (edition 0, not stored) stay direct. Readers are named only on opted-in lists.
         self._links: LinkSigner | None = None
         self.track_readers = False
+        # A campaign's A/B subject test (bot.domain.ab_test): subject B, and the winner once
+        # picked (read again before every batch). None: no test, one subject.
+        self.ab: dict | None = None
 
     @classmethod
     def of_content(cls, settings: Settings, mlist: MailingList, content: dict,
@@ -71,6 +74,7 @@ class Variants:
         pending edition is the message as sent); the next edition, not stored yet, has no
         id for its links to count under, so they stay direct."""
         self.content, self.mlist, self.list_id = content, ListInfo.from_model(mlist), mlist.id
+        self.ab = content.get("ab")
         self._signer = TokenSigner(self.settings.effective_secret_key(), self.settings.base_url)
         self._dkim = DkimKey.from_settings(self.settings)
         if self.edition_id and self.settings.click_tracking:
@@ -91,6 +95,8 @@ class Variants:
                 return False
             if self.content is None:
                 self._start(session.get(MailingList, edition.list_id), edition.content)
+            elif self.ab is not None:   # the winner may have been picked since the last batch
+                self.ab = (edition.content or {}).get("ab")
         return True
 
     @property
@@ -110,37 +116,64 @@ class Variants:
             self._verp_secret = self.settings.effective_secret_key()
         return verp.return_path(self._verp_secret, self.settings.bounce_address, delivery_id)
 
-    def key(self, language: str | None, topics) -> str:
-        return variant_key(language or self.mlist.language, topics)
+    def key(self, language: str | None, topics, letter: str = "") -> str:
+        """A variant's key; in an A/B subject test each subject letter is a variant too."""
+        base = variant_key(language or self.mlist.language, topics)
+        return f"{base}/{letter}" if letter else base
 
-    def prepare(self, wanted: dict[str, tuple[str, tuple[str, ...]]]) -> None:
-        """Render every variant in `wanted` (key → (language, topics)) not ready yet: all
-        before the first message of a batch, so a template error stops it before anything
-        is sent. Raises PermanentError (TemplateFailed names the template and line)."""
-        for key, (language, topics) in wanted.items():
+    def subject_of(self, letter: str) -> str | None:
+        """The subject for an A/B letter ("a", "b", "w": the winner's); None: the edition's
+        own (its editor's subject A, or the template's)."""
+        if not letter or letter == "a" or self.ab is None:
+            return None
+        if letter == "w" and not self.ab.get("winner"):
+            self._read_winner()
+        if letter == "w":
+            letter = self.ab.get("winner") or ""
+            if not letter:
+                raise PermanentError("A/B subject test: a row for the winner's subject, "
+                                     "but no winner has been picked")
+            return self.subject_of(letter)
+        return self.ab["subject_b"]
+
+    def _read_winner(self) -> None:
+        with session_scope(self.settings.effective_database_url) as session:
+            edition = session.get(Edition, self.edition_id)
+            self.ab = ((edition.content if edition else None) or {}).get("ab") or self.ab
+
+    def prepare(self, wanted: dict[str, tuple]) -> None:
+        """Render every variant in `wanted` (key → (language, topics[, A/B letter])) not
+        ready yet: all before the first message of a batch, so a template error stops it
+        before anything is sent. Raises PermanentError (TemplateFailed names the template
+        and line)."""
+        for key, (language, topics, *letter) in wanted.items():
             if key in self._prepared:
                 continue
             mlist = replace(self.mlist, language=language)
-            rendered = self.render_variant(mlist, topics)
+            rendered = self.render_variant(mlist, topics, letter[0] if letter else "")
             self._prepared[key] = prepare(
                 rendered, from_addr=(self.mlist.from_name, self.mlist.from_email),
                 reply_to=self.mlist.reply_to, list_id=f"{self.mlist.name}.{self.domain}",
                 unsubscribe_mailto=self.settings.unsubscribe_mailto, dkim=self._dkim,
                 feedback_id=f"e{self.edition_id}:{self.mlist.name}:digest:{self.domain}")
 
-    def render_variant(self, mlist: ListInfo, topics: tuple[str, ...]):
+    def render_variant(self, mlist: ListInfo, topics: tuple[str, ...], letter: str = ""):
         """One variant, its links tracked when tracking is on. Tracked links are longer
         than the links they replace: a variant they push past Gmail's clip budget is
-        rendered again with the overshoot taken off (a few more stories left out)."""
+        rendered again with the overshoot taken off (a few more stories left out). An A/B
+        letter gives the message that subject, and its links count under that letter;
+        nothing else differs."""
         site, budget = SiteInfo.from_settings(self.settings), CLIP_BUDGET
+        subject = self.subject_of(letter)
+        content = self.content if subject is None else {**self.content, "subject": subject}
         while True:
-            rendered = render_digest(self.content, mlist, topics=topics, settings_view=site,
+            rendered = render_digest(content, mlist, topics=topics, settings_view=site,
                                      budget=budget)
             if self._links is None:
                 return rendered
             rendered = tracked(rendered, base_url=self.settings.base_url,
                                edition_id=self.edition_id, signer=self._links,
-                               article_urls=article_links(self.content, mlist))
+                               article_urls=article_links(content, mlist), variant=letter)
             over = len(rendered.html.encode("utf-8")) - CLIP_BUDGET
             if over <= 0 or rendered.articles == rendered.omitted:
                 return rendered
@@ -178,6 +211,7 @@ class Row:
     language: str
     topics: tuple[str, ...]
     reason: str | None          # why it must not be sent (then it is recorded suppressed)
+    letter: str = ""            # its A/B subject letter (bot.domain.ab_test); "": no test
 
     @property
     def sendable(self) -> bool:
@@ -226,15 +260,20 @@ class Ledger:
         hashes = [email_hash(p.email) for p in people.values()]
         blocked = set(self.conn.execute(select(Suppression.email_hash).where(
             one_of(self.conn, Suppression.email_hash, hashes))).scalars()) if hashes else set()
+        letters = {}
+        if variants.ab is not None:   # which subject each row of an A/B test gets
+            letters = dict(self.conn.execute(select(Delivery.id, Delivery.subject_variant).where(
+                one_of(self.conn, Delivery.id, [d for d, _, _ in self.claimed]))).all())
         rows = []
         for delivery_id, sid, attempts in self.claimed:
             person, subscription = people.get(sid), joined.get(sid)
             topics = tuple(subscription.topics or ()) if subscription else ()
             language = (person.language if person else None) or variants.mlist.language
+            letter = letters.get(delivery_id) or ""
             rows.append(Row(delivery_id, sid, person.email if person else None,
                             person.name if person else None, attempts,
-                            variants.key(language, topics), language, topics,
-                            _reason(person, subscription, blocked)))
+                            variants.key(language, topics, letter), language, topics,
+                            _reason(person, subscription, blocked), letter))
         return rows
 
     def record(self, delivery_id: int, state: str, *, smtp_reply: str | None = None,
@@ -355,8 +394,8 @@ def lease_engine(settings: Settings, claimed: list[tuple[int, int | None, int]],
 
 
 def wanted_variants(rows: list[Row]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """key → (language, topics) of the variants the sendable rows need."""
-    return {r.variant: (r.language, r.topics) for r in rows if r.sendable}
+    """key → (language, topics, A/B letter) of the variants the sendable rows need."""
+    return {r.variant: (r.language, r.topics, r.letter) for r in rows if r.sendable}
 
 
 # -- Sending a claimed batch ---------------------------------------------------------------------

@@ -122,7 +122,8 @@ def _deliveries_due(session, now: datetime, late: datetime) -> dict:
            .where(Edition.status.in_((EditionStatus.PENDING, EditionStatus.SENDING)),
                   delivery_due(now)))
     overdue = due.where(
-        ((Delivery.state == DeliveryState.PENDING) & (Edition.created_at <= late))
+        ((Delivery.state == DeliveryState.PENDING)   # released by an A/B test: since then
+         & (func.coalesce(Delivery.next_attempt_at, Edition.created_at) <= late))
         | ((Delivery.state == DeliveryState.DEFERRED) & (Delivery.next_attempt_at <= late))
         | ((Delivery.state == DeliveryState.CLAIMED) & (Delivery.lease_until <= late)))
     deferred = select(Delivery.id).where(Delivery.state == DeliveryState.DEFERRED)

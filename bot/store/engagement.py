@@ -17,7 +17,8 @@ class EngagementCount(Base):
     """How many times one edition's link (or its pixel: url '') was hit, by kind."""
 
     __tablename__ = "engagement_counts"
-    __table_args__ = (UniqueConstraint("edition_id", "kind", "url", name="uq_engagement_counts"),)
+    __table_args__ = (UniqueConstraint("edition_id", "kind", "url", "variant",
+                                       name="uq_engagement_counts"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
@@ -26,6 +27,9 @@ class EngagementCount(Base):
     article_id: Mapped[int | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL"), index=True)
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The subject the message had in an A/B test ("a", "b", "w": bot.domain.ab_test);
+    # '' for editions without one (migration 0017).
+    variant: Mapped[str] = mapped_column(String(1), default="", server_default="")
 
 
 class SubscriberClick(Base):

@@ -153,6 +153,9 @@ class DeliveryState:
     DEFERRED = "deferred"      # 4xx: retried later, same Message-ID
     FAILED = "failed"          # 5xx
     SUPPRESSED = "suppressed"  # not sent: the address is on the suppression list
+    # Not claimable yet: the rest of a campaign's list waiting for its A/B subject test to
+    # pick a winner (bot.services.ab_tests releases them as pending).
+    HELD = "held"
 
 
 class Delivery(Base):
@@ -179,3 +182,6 @@ class Delivery(Base):
     # (bot.services.bounces): set once, so a report delivered twice changes nothing.
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounce: Mapped[str | None] = mapped_column(String(300))
+    # A/B subject test (migration 0017, bot.domain.ab_test): "a" / "b" in the sample, "w"
+    # for the rest (the winner's subject); NULL when the edition has no test.
+    subject_variant: Mapped[str | None] = mapped_column(String(1))

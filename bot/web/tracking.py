@@ -69,7 +69,7 @@ class Tracking:
         sent, reader = parse_track(scope["query_string"])
         now = time()
         kind = classify_click(scope["method"], _agent(scope), sent, now, self.window)
-        self.buffer.count((link.edition_id, kind, link.url, link.article_id))
+        self.buffer.count((link.edition_id, kind, link.url, link.article_id, link.variant))
         if kind == EngagementKind.CLICK and reader:
             subscriber = self.signer.read_reader(reader)
             if subscriber:
@@ -88,7 +88,7 @@ class Tracking:
             sent, _ = parse_track(scope["query_string"])
             kind = classify_open(scope["method"], _agent(scope), sent, time(), self.window)
             if kind is not None:
-                self.buffer.count((link.edition_id, kind, "", None))
+                self.buffer.count((link.edition_id, kind, "", None, link.variant))
                 self._maybe_drain()
         # A broken pixel would show as a broken image: always answer with the GIF.
         await _answer(send, 200, [(b"content-type", b"image/gif")], PIXEL)
