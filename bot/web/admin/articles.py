@@ -95,7 +95,8 @@ def save_text(request: Request, article_id: int, post_id: int, account_id: int =
     try:
         post = share_edits.edit_share(settings, post_id, text)
     except BadInput as exc:
-        return _article_page(request, article_id, errors={account_id: f"Not saved: {exc}"},
+        reason = admin_translator(request)("a.art_not_saved", reason=exc)
+        return _article_page(request, article_id, errors={account_id: reason},
                              drafts={account_id: text}, status_code=422)
     length, limit = share_edits.share_length(settings, account_id, text)
     flash(request, admin_translator(request)("a.flash_text_saved", account=post["account"],
@@ -154,7 +155,8 @@ def schedule(request: Request, article_id: int, account_id: int, text: str = For
         when = _site_time(request, at) if at.strip() else None
         post = share_edits.new_share(settings, article_id, account_id, text=text, at=when)
     except BadInput as exc:
-        return _article_page(request, article_id, errors={account_id: f"Not scheduled: {exc}"},
+        reason = admin_translator(request)("a.art_not_scheduled_because", reason=exc)
+        return _article_page(request, article_id, errors={account_id: reason},
                              drafts={account_id: text}, status_code=422)
     flash(request, admin_translator(request)("a.flash_post_scheduled", account=post["account"],
                                              when=_local(request, post["scheduled_at"])))
