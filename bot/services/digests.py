@@ -455,14 +455,15 @@ def suppressed_hashes(conn: Connection, hashes: list[str]) -> set[str]:
         one_of(conn, Suppression.email_hash, hashes))).scalars())
 
 
-def create_deliveries(settings: Settings, edition_id: int) -> int:
+def create_deliveries(settings: Settings, edition_id: int, now: datetime | None = None) -> int:
     """One row per confirmed, active subscription of the edition's list. The subscriptions
     are read by one streamed query (a server-side cursor on PostgreSQL) and the rows
     inserted CHUNK at a time on a second connection, so the subscriber list is never in
     memory and the database plans one join, not one per chunk. Rows for suppressed
     addresses are created `suppressed`; a subscriber whose topics match nothing in this
     edition gets no row. Safe to run again (after a crash half-way it adds only the
-    missing rows). Returns the edition's number of rows."""
+    missing rows). Returns the edition's number of rows. A campaign with an A/B subject
+    test gets its rows held and its sample drawn (released) at `now`."""
     url = settings.effective_database_url
     with session_scope(url) as session:
         edition = session.get(Edition, edition_id)
@@ -489,7 +490,7 @@ def create_deliveries(settings: Settings, edition_id: int) -> int:
                 else (sid, ready, None) for sid, h in wanted])
             writer.commit()
         if ready == DeliveryState.HELD:
-            ab_tests.draw_sample(writer, edition_id, utcnow())
+            ab_tests.draw_sample(writer, edition_id, now or utcnow())
         writer.execute(update(Edition).where(Edition.id == edition_id,
                                              Edition.status == EditionStatus.PENDING)
                        .values(status=EditionStatus.SENDING))

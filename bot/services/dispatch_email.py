@@ -158,7 +158,7 @@ def build_scheduled(settings: Settings, list_id: int, slot: datetime,
     edition_id = digests.build_edition(settings, name, scheduled_for=slot, now=now)
     if edition_id is None:
         return None, 0
-    digests.create_deliveries(settings, edition_id)  # 0 unless the edition is pending/sending
+    digests.create_deliveries(settings, edition_id, now)  # 0 unless the edition is pending/sending
     return edition_id, digests.due_count(settings, edition_id, now)
 
 

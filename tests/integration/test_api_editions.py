@@ -295,7 +295,10 @@ def test_a_campaign_without_send_at_goes_out_now(site):
     ({"send_at": "2001-01-01T08:00Z"}, "body field send_at: that time has passed"),
     ({"send_at": "2030-01-01T08:00"}, "body field send_at"),
     ({"intro": "x" * 2001}, "body field intro"),
-    ({"subject": "Hi"}, "body field subject"),
+    # A campaign has a subject since the A/B subject test; a bad one is named.
+    ({"subject": "Two\nlines"}, "body field subject: one line"),
+    ({"subject_b": "Hi"}, "body field subject_b: an A/B test needs subject A"),
+    ({"surprise": "Hi"}, "body field surprise"),
 ])
 def test_bad_campaigns_are_422_naming_the_field_and_create_nothing(site, fields, named):
     answer = site.call("POST", "/api/campaigns", json={"list": "morning", "article_ids": [site.article],

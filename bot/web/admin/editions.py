@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bot.errors import BadInput
-from bot.services import edition_preview, planning, retries, run_edits
+from bot.services import ab_tests, edition_preview, planning, retries, run_edits
 from bot.services.editors import Editor
 from bot.services.status import outside_systems
 from bot.store.mailing import EditionStatus
@@ -60,6 +60,8 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
         "info": info, "subject": subject, "text": text, "empty": empty, "path": target.path,
         "error": error, "send_at": default_at, "slot_key": planning.slot_key,
         "outages": _holding_back(settings, info),
+        # A campaign's A/B subject test: both subjects, the sample's figures, the winner.
+        "ab": ab_tests.summary(settings, target.ref) if isinstance(target.ref, int) else None,
         # The run's plan as saved, or as typed when it was refused (nothing typed is lost).
         "edit_form": edit_form or _plan_form(info.get("plan") or {}),
         # Figures once it went out (issue 14); a run without a row has none.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from bot.domain import calendar as shape
 from bot.errors import BadInput
-from bot.services import digests, edition_preview, planning, run_edits, subscribers
+from bot.services import ab_tests, digests, edition_preview, planning, run_edits, subscribers
 from bot.services.editors import Editor
 from bot.store.mailing import EditionStatus
 from bot.store.models import utcnow
@@ -198,11 +198,16 @@ def create_campaign(new: NewCampaign, settings=Depends(settings_of), editor: Edi
     `send_at`, or within the minute without one; until then it can be moved
     (PATCH /api/editions/{id}), previewed and cancelled."""
     try:
-        edition_id = planning.create_campaign(settings, new.list, article_ids=new.article_ids,
-                                              intro=new.intro, send_at=new.send_at, editor=editor.email)
+        edition_id = planning.create_campaign(
+            settings, new.list, article_ids=new.article_ids, intro=new.intro, send_at=new.send_at,
+            editor=editor.email, subject=new.subject, subject_b=new.subject_b,
+            sample_percent=new.sample_percent, decide_after_hours=new.decide_after_hours)
     except BadInput as exc:
         raise _named(exc, {"send at": "body field send_at", "articles": "body field article_ids",
-                           "list": "body field list", "intro": "body field intro"}) from None
+                           "list": "body field list", "intro": "body field intro",
+                           "subject": "body field subject", "subject b": "body field subject_b",
+                           "sample": "body field sample_percent",
+                           "decide after": "body field decide_after_hours"}) from None
     return Edition.of(_existing(settings, edition_id))
 
 
@@ -213,7 +218,7 @@ def _existing(settings, edition_id: int) -> dict:
     row = digests.get_edition(settings, edition_id)
     if row is None:
         raise not_found("edition with id", edition_id)
-    return row
+    return {**row, "ab_test": ab_tests.summary(settings, edition_id)}
 
 
 def _plannable(settings, edition_id: int) -> dict:

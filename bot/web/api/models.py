@@ -14,7 +14,8 @@ EditionState = Literal["pending", "sending", "sent", "skipped", "failed", "cance
                        "scheduled"]
 PostStateName = Literal["scheduled", "claimed", "sent", "failed", "skipped"]
 SubscriberState = Literal["pending", "confirmed", "unsubscribed", "bounced", "complained"]
-DeliveryStateName = Literal["pending", "claimed", "sent", "deferred", "failed", "suppressed"]
+DeliveryStateName = Literal["pending", "claimed", "sent", "deferred", "failed", "suppressed",
+                            "held"]
 
 
 class Input(BaseModel):
@@ -57,6 +58,7 @@ class DeliveryCounts(BaseModel):
     deferred: int = 0
     failed: int = 0
     suppressed: int = 0
+    held: int = Field(0, description="Waiting for an A/B subject test's winner")
     total: int = 0
 
     @classmethod
@@ -80,10 +82,40 @@ class Edition(BaseModel):
     articles: int = Field(description="How many articles it carries")
     article_ids: List[int]
     deliveries: DeliveryCounts
+    ab_test: AbTest | None = Field(None, description="A campaign's A/B subject test; "
+                                                       "null when it has none")
 
     @classmethod
     def of(cls, row: dict) -> "Edition":
         return cls(**{**row, "deliveries": DeliveryCounts.of(row["deliveries"])})
+
+
+class AbVariant(BaseModel):
+    sent: int = Field(description="Messages sent with this subject")
+    delivered: int = Field(description="Sent less bounced")
+    clicks: int = Field(description="Reader clicks (scanners and HEAD requests not counted)")
+    click_rate: float | None = Field(description="Clicks per delivered message")
+
+
+class AbTest(BaseModel):
+    """A campaign's A/B subject test: a sample gets A or B, the rest the winner."""
+    subject_a: str
+    subject_b: str
+    sample_percent: int
+    decide_after_hours: int
+    state: Literal["planned", "testing", "decided"] = Field(
+        description="planned: not sent yet; testing: the sample went out, the rest is held; "
+                    "decided: the winner goes (or went) to the rest")
+    sample_at: datetime | None = Field(description="When the sample was released")
+    decide_at: datetime | None = Field(description="When the winner is (or was) picked")
+    sample: Dict[str, int] = Field(description="Sample size per subject: {\"a\": n, \"b\": n}")
+    held: int = Field(description="Deliveries waiting for the winner")
+    winner: Literal["a", "b"] | None
+    reason: Literal["clicks", "tie", "no_clicks"] | None = Field(
+        description="clicks: more reader clicks per delivered message; tie or no_clicks: A kept")
+    decided_at: datetime | None
+    figures: Dict[str, AbVariant] = Field(description="Now, per subject: a, b, and w (the rest, "
+                                                      "sent with the winner's subject)")
 
 
 # -- Share posts ----------------------------------------------------------------------------------
@@ -334,6 +366,15 @@ class NewCampaign(Input):
     intro: Text(MAX_INTRO) = Field("", description="A paragraph above the articles (plain text)")
     send_at: UtcDatetime | None = Field(None, description="When it goes out, with a time zone; "
                                                           "null: now (within the minute)")
+    subject: Text(200) = Field("", description="The email's subject; empty: the template's")
+    subject_b: Text(200) = Field("", description="A second subject: an A/B subject test. A "
+                                                 "sample gets `subject` or this, the rest the one "
+                                                 "with more reader clicks")
+    sample_percent: int | None = Field(None, description="A/B test: percent of the list in the "
+                                                         "sample (2–50, default 20), half each")
+    decide_after_hours: int | None = Field(None, description="A/B test: hours after the sample "
+                                                             "went out to pick the winner "
+                                                             "(1–72, default 4)")
 
 
 class EmailPreview(BaseModel):
