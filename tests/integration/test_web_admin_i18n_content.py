@@ -21,6 +21,7 @@ import string
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -109,6 +110,8 @@ def english_patterns(keys: set[str], lang: str) -> list[tuple[str, re.Pattern]]:
         if not english or MESSAGES[lang].get(key) == english:
             continue
         parts = re.split(r"\{[a-z_]+\}", english)
+        if not re.search(r"[A-Za-z]{2}", "".join(parts)):
+            continue   # all placeholders ("{weekday} {day}…"): no English words of its own
         patterns.append((key, re.compile(".+".join(re.escape(p) for p in parts), re.S)))
     return patterns
 
@@ -236,3 +239,31 @@ def test_the_article_pages_keep_no_english(newsroom, used_keys, lang, expected):
     assert missing == []
     # The figures keep their hooks whatever the language.
     assert 'data-figure="clicks">1</span>' in pages[f"/admin/articles/{lead}/reach"]
+
+
+MONTHS = {"fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+                 "octobre", "novembre", "décembre"],
+          "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
+                 "نوفمبر", "ديسمبر"]}
+WEEKDAYS = {"fr": ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"],
+            "ar": ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]}
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fr", ["planifiée", "envoyée", "1 envoyé", "1 en échec", "2 abonnés", "publiée", "envoyée ou publiée",
+            "Campagne", "Lettre", "Tous les états"]),
+    ("ar", ["مجدول", "تم الإرسال", "مُرسلة: 1", "فاشلة: 1", "المشتركون: 2", "تم النشر", "تم الإرسال أو النشر",
+            "حملة", "النشرة", "أي حالة"]),
+])
+def test_the_calendar_keeps_no_english_and_names_days_in_the_editors_language(newsroom, used_keys, lang,
+                                                                               expected):
+    pages = check_pages(newsroom, used_keys, lang, ["/admin/calendar", "/admin/calendar?view=week"])
+    listed, week = (pages[p].replace("\u2068", "").replace("\u2069", "") for p in pages)
+    assert [word for word in expected if word not in listed] == []
+    # Today's heading, spelled out in the editor's language; the week's columns too.
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    heading = f"{WEEKDAYS[lang][today.weekday()]} {today.day} {MONTHS[lang][today.month - 1]} {today.year}"
+    assert f"<h2>{heading} <span" in listed
+    assert f"<h2>{WEEKDAYS[lang][today.weekday()] if lang == 'ar' else WEEKDAYS[lang][today.weekday()][:3] + '.'} {today.day}</h2>" in week
+    # The status filter still sends the stored word.
+    assert '<option value="sent">' in listed

@@ -17,8 +17,9 @@ from bot.domain import calendar as shape
 from bot.domain.schedules import zone
 from bot.errors import BadInput
 from bot.services import planning
+from bot.web.i18n import Translator
 from bot.web.security import settings_of
-from bot.web.templating import render, zone_name
+from bot.web.templating import admin_translator, render, zone_name
 
 router = APIRouter()
 
@@ -27,13 +28,26 @@ DAYS_BACK, SPAN = 7, 21
 VIEWS = ("list", "week")
 
 
-def _first_day(value: str | None, today: date) -> tuple[date | None, str | None]:
+def _first_day(value: str | None, today: date, t: Translator) -> tuple[date | None, str | None]:
     if not value:
         return None, None
     try:
         return date.fromisoformat(value), None
     except ValueError:
-        return None, f"start: {value!r} is not a date like 2026-11-29"
+        return None, t("a.cal_bad_start", value=repr(value))
+
+
+def _day_names(t: Translator):
+    """The day headings of both views in the editor's language (strftime's names are
+    English whatever the page's language): "Monday 30 November 2026" and "Mon 30"."""
+    def heading(day: date) -> str:
+        return t("a.cal_day_heading", weekday=t(f"a.cal_weekday_{day.weekday()}"),
+                 day=f"{day:%d}", d=day.day, month=t(f"a.cal_month_{day.month}"), year=day.year)
+
+    def short(day: date) -> str:
+        return t("a.cal_week_heading", weekday=t(f"a.cal_wd_{day.weekday()}"), day=f"{day:%d}", d=day.day)
+
+    return heading, short
 
 
 def _span(view: str, start: date | None, today: date) -> tuple[date, int]:
@@ -48,12 +62,13 @@ def calendar(request: Request, start: str | None = None, view: str = "list",
     settings = settings_of(request)
     tz = zone_name(request)   # the editor's days, not the site's
     today = datetime.now(zone(tz)).date()
+    t = admin_translator(request)
     errors = []
-    first, error = _first_day(start, today)
+    first, error = _first_day(start, today, t)
     given = first is not None
     errors += [error] if error else []
     if view not in VIEWS:
-        errors.append(f"view: {view!r} is not one of {', '.join(VIEWS)}")
+        errors.append(t("a.cal_bad_view", value=repr(view), choices=", ".join(VIEWS)))
         view = "list"
     try:
         filters = shape.Filters.of(list, account, status)
@@ -66,6 +81,7 @@ def calendar(request: Request, start: str | None = None, view: str = "list",
     days = [(day, shape.article_rows(day_items))
             for day, day_items in planning.by_local_day(items, tz)]
     ahead, earlier = shape.today_first(days, today)
+    day_heading, week_heading = _day_names(t)
     kept = {"view": view, "list": filters.list, "account": filters.account, "status": filters.status}
 
     def link(**change) -> str:
@@ -81,4 +97,5 @@ def calendar(request: Request, start: str | None = None, view: str = "list",
         "week_view": link(view="week", start=first.isoformat() if view == "week" else None),
         "filters": filters, "choices": planning.calendar_choices(settings),
         "states": shape.STATES, "slot_key": planning.slot_key, "error": "; ".join(errors),
+        "day_heading": day_heading, "week_heading": week_heading,
     }, status_code=400 if errors else 200)
