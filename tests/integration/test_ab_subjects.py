@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from bot.mail.transport import SmtpTransport
 from bot.services import dispatch, dispatch_email, digests, editors, engagement
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
@@ -329,3 +330,70 @@ def test_a_campaign_without_subject_b_goes_to_everyone_at_once(sqlite_settings, 
     assert {str(parsed(m)["Subject"]) for m in smtp.messages} == {SUBJECT_A}
     assert counts(settings, edition_id) == {(DeliveryState.SENT, None): READERS}
     assert 'id="ab-test"' not in client.get(f"/admin/editions/{edition_id}").text
+
+
+def test_a_worker_killed_while_sending_the_rest_loses_no_one_and_sends_no_one_twice(settings, smtp):
+    """The rest goes out through the usual claims: a worker that claimed some of it and died
+    leaves them claimed; once its lease runs out another batch sends them, once."""
+    settings = settings.model_copy(update={"smtp_url": smtp.url, "batch_size": 8})
+    list_id, readers, articles = newsroom(settings)
+    client = client_for(settings, login_as=EDITOR)
+    created = post_campaign(client, articles, subject=SUBJECT_A, subject_b=SUBJECT_B,
+                            sample_percent="10", decide_after_hours="2")
+    edition_id = int(created.headers["location"].rsplit("/", 1)[1])
+    start = now() + timedelta(seconds=30)
+    dispatch_email.build_scheduled(settings, list_id, _slot(settings, edition_id), start)
+    run_batches(settings, [(dispatch.DELIVER_BATCH, [edition_id])], edition_id)
+    assert smtp.handler.wait_for(5, timeout=10)
+
+    decided = start + timedelta(hours=2, minutes=1)
+    report, messages = enqueued(settings, decided)
+    assert report.ab_decided == [edition_id]
+    dead = digests.claim_batch(settings, edition_id, 8, decided, digests.LEASE)   # then it died
+    assert len(dead) == 8
+    with SmtpTransport(smtp.url, timeout=10) as transport:
+        digests.send_edition(settings, edition_id, transport=transport, now=decided)
+        assert len(smtp.messages) == READERS - 8          # the dead worker's rows wait
+        assert counts(settings, edition_id)[(DeliveryState.CLAIMED, "w")] == 8
+        digests.send_edition(settings, edition_id, transport=transport,
+                             now=decided + digests.LEASE + timedelta(seconds=1))
+    assert smtp.handler.wait_for(READERS, timeout=10)
+    assert sorted(smtp.handler.recipients()) == sorted(readers)
+    assert set(smtp.handler.recipients().values()) == {1}
+    assert {str(parsed(m)["Subject"]) for m in smtp.messages[5:]} == {SUBJECT_A}   # no clicks: A
+    assert counts(settings, edition_id) == {(DeliveryState.SENT, "a"): 3, (DeliveryState.SENT, "b"): 2,
+                                            (DeliveryState.SENT, "w"): 45}
+
+
+def test_migration_0017_keeps_the_counts_and_lets_each_subject_count_apart(database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.store import db
+
+    cfg = db.alembic_config(database_url)
+    engine = db.get_engine(database_url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0016")
+        conn.execute(text(
+            "INSERT INTO mailing_lists (id, name, title, from_name, from_email, language, "
+            "template, timezone, max_articles, categories, created_at) VALUES (1, 'm', 'M', "
+            "'G', 'g@example.org', 'en', 'digest', 'UTC', 10, '[]', CURRENT_TIMESTAMP)"))
+        conn.execute(text(
+            "INSERT INTO editions (id, list_id, status, scheduled_for, window_end, content, "
+            "created_at) VALUES (1, 1, 'sent', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '{}', "
+            "CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO engagement_counts (edition_id, kind, url, count) "
+                          "VALUES (1, 'click', 'https://x.example/a', 4)"))
+        command.upgrade(cfg, "head")
+        assert conn.execute(text("SELECT variant, count FROM engagement_counts")).all() == [("", 4)]
+        # The same link counts apart per subject letter now.
+        conn.execute(text("INSERT INTO engagement_counts (edition_id, kind, url, variant, count) "
+                          "VALUES (1, 'click', 'https://x.example/a', 'b', 3)"))
+        assert conn.execute(text("SELECT count(*) FROM deliveries "
+                                 "WHERE subject_variant IS NOT NULL")).scalar() == 0
+        command.downgrade(cfg, "0016")   # the letters fold back into one row per link
+        assert conn.execute(text("SELECT url, count FROM engagement_counts")).all() == [
+            ("https://x.example/a", 7)]
+        command.upgrade(cfg, "head")
