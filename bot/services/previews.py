@@ -24,7 +24,7 @@ from bot.services.digests import get_list, preview_articles, site_view, snapshot
 from bot.services.edition_preview import PREVIEW_LINKS
 from bot.services.sending import Variants
 from bot.store.db import session_scope
-from bot.store.mailing import Edition, EditionStatus, Subscriber, Subscription
+from bot.store.mailing import Delivery, Edition, EditionStatus, Subscriber, Subscription
 from bot.store.models import utcnow
 
 
@@ -52,10 +52,11 @@ def _variants(settings: Settings, list_name: str | None, now: datetime) -> tuple
         return Variants.of_content(settings, mlist, content, edition_id or 0), edition_id
 
 
-def _prepare(variants: Variants, language: str | None, topics: tuple[str, ...]) -> str:
-    key = variants.key(language, topics)
+def _prepare(variants: Variants, language: str | None, topics: tuple[str, ...],
+             letter: str = "") -> str:
+    key = variants.key(language, topics, letter)
     try:
-        variants.prepare({key: (language or variants.mlist.language, topics)})
+        variants.prepare({key: (language or variants.mlist.language, topics, letter)})
     except PermanentError as exc:
         raise PermanentError(f"the digest cannot be rendered: {exc}") from None
     return key
@@ -83,7 +84,8 @@ def render_for(settings: Settings, email: str, list_name: str | None = None, *,
         # Their own links; the Message-ID of the pending edition, or of "edition 0" for the
         # next one, which has no id yet.
         subscriber, subscription = found
-        key = _prepare(variants, subscriber.language, tuple(subscription.topics or ()))
+        key = _prepare(variants, subscriber.language, tuple(subscription.topics or ()),
+                       _letter(settings, variants, edition_id, subscriber.id))
         return Rendered(variants.build(key, subscriber.id, subscriber.email, subscriber.name),
                         edition_id, True)
     key = _prepare(variants, None, ())
@@ -92,6 +94,18 @@ def render_for(settings: Settings, email: str, list_name: str | None = None, *,
         email=email, name=None, message_id=f"<preview.{secrets.token_hex(8)}@{variants.domain}>",
         unsubscribe_url=f"{base}/unsubscribe", preferences_url=f"{base}/preferences"))
     return Rendered(message, edition_id, False)
+
+
+def _letter(settings: Settings, variants: Variants, edition_id: int | None,
+            subscriber_id: int) -> str:
+    """The A/B subject letter the subscriber's delivery has (their subject and link
+    counting); "" without a test, or while their row waits for a winner not picked yet."""
+    if variants.ab is None or not edition_id:
+        return ""
+    with session_scope(settings.effective_database_url) as session:
+        letter = session.scalar(select(Delivery.subject_variant).where(
+            Delivery.edition_id == edition_id, Delivery.subscriber_id == subscriber_id)) or ""
+    return "" if letter == "w" and not variants.ab.get("winner") else letter
 
 
 def preview_file(settings: Settings, list_name: str | None = None, *,

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.mail.transport import SmtpTransport
-from bot.services import dispatch, dispatch_email, digests, editors, engagement
+from bot.services import dispatch, dispatch_email, digests, editors, engagement, previews
 from bot.store.db import session_scope
 from bot.store.mailing import Delivery, DeliveryState, Edition, EditionStatus
 from tests.conftest import REDIS_URL
@@ -164,6 +164,11 @@ def test_the_subject_with_more_reader_clicks_goes_to_the_rest_of_the_list(ab_set
     assert report.ab_decided == [] and not [m for m in messages if m[1] == [edition_id]]
     run_batches(settings, [(dispatch.DELIVER_BATCH, [edition_id])], edition_id)
     assert len(smtp.messages) == 10
+
+    # `digest render --to` a reader of the sample: their message, subject and all.
+    b_reader = next(address for address, s in sample.items() if s == [SUBJECT_B])
+    rendered = previews.render_for(settings, b_reader, "morning")
+    assert str(email.message_from_bytes(rendered.message, policy=email.policy.default)["Subject"]) == SUBJECT_B
 
     testing = client.get(f"/admin/editions/{edition_id}").text
     assert 'data-state="testing"' in testing and "Deciding at" in testing
