@@ -43,7 +43,7 @@ TITLES = ["Harbour reopens after the storm", "Tram line 3 extended", "Council vo
 ACCOUNTS = ("gazette-x", "gazette-bsky", "gazette-masto")
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 # Words that are the same in French (and so prove nothing either way).
-SAME_IN = {"fr": {"Articles", "Article", "Source", "Date", "Pages", "Action", "articles", "article"},
+SAME_IN = {"fr": {"Articles", "Article", "Source", "Date", "Pages", "Actions", "articles", "article"},
            "ar": set()}
 
 
@@ -197,10 +197,13 @@ def newsroom(settings):
 
     with session_scope(settings.effective_database_url) as s:
         subjects = [x for x in s.scalars(select(Edition.subject)) if x]
-    data = sorted({*TITLES, *ACCOUNTS, *subjects, EDITOR, *(f"{lang}-desk@example.com" for lang in clients),
+    # Texts from the services (bot.errors.BadInput and failure reasons) stay English.
+    service = ["no new articles since the list's last edition yet: if none arrive before it goes out, "
+               "this run will be skipped", "rejected at rcpt: 550 5.7.1 Message rejected as spam"]
+    data = sorted({*TITLES, *service, *ACCOUNTS, *subjects, EDITOR, *(f"{lang}-desk@example.com" for lang in clients),
                    "En-Desk", "Fr-Desk", "Ar-Desk", "reader0@example.net", "reader1@example.net",
                    "The Morning Gazette", "morning", "Our transport special.",
-                   "timeout from the platform", "550 5.7.1 Message rejected as spam",
+                   "timeout from the platform",
                    "daily 07:00", "Europe/Paris", "test:feed", "feed", "X", "Bluesky", "Mastodon",
                    "x", "bluesky", "mastodon", "B", "M", "The Feed", "City",
                    settings.site_name, "en"}, key=len, reverse=True)
@@ -267,3 +270,72 @@ def test_the_calendar_keeps_no_english_and_names_days_in_the_editors_language(ne
     assert f"<h2>{WEEKDAYS[lang][today.weekday()] if lang == 'ar' else WEEKDAYS[lang][today.weekday()][:3] + '.'} {today.day}</h2>" in week
     # The status filter still sends the stored word.
     assert '<option value="sent">' in listed
+
+
+def coming_run(newsroom) -> str:
+    calendar = newsroom["clients"]["en"].get("/admin/calendar").text
+    run = re.search(r'href="(/admin/lists/\d+/runs/[^"]+)"', calendar)
+    assert run, "the calendar links no coming run"
+    return run.group(1)
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fr", ["← Calendrier", "envoyée", "Liste : The Morning Gazette (morning), calendrier d’envoi « daily 07:00 » en heure Europe/Paris",
+            "1 envoyé", "1 envoi en échec", "Renvoyer les envois en échec ?", "Objet : <strong", "Version texte",
+            "L’e-mail tel que les abonnés le voient", "Clics sur les articles les plus lus",
+            "Campagne ponctuelle de ed@example.com.", "2 articles", "Annuler cette édition ? Elle ne partira pas.",
+            "Envoyer le (Europe/Paris)", "Un envoi prévu par le calendrier de la liste",
+            "Articles (numéros, dans l’ordre)", "Introduction"]),
+    ("ar", ["→ التقويم", "تم الإرسال", "القائمة: The Morning Gazette (morning)، بموعد «daily 07:00» بتوقيت Europe/Paris",
+            "مُرسلة: 1", "رسالة واحدة فشل إرسالها", "إعادة إرسال الرسائل التي فشل إرسالها؟", "الموضوع: <strong",
+            "النسخة النصية", "الرسالة كما يراها المشتركون", "النقرات على أبرز المقالات",
+            "حملة لمرة واحدة أنشأها ed@example.com.", "عدد المقالات: 2", "إلغاء هذا العدد؟ لن يُرسل.",
+            "الإرسال في (Europe/Paris)", "دورة من مواعيد القائمة", "المقالات (المعرّفات، بالترتيب)", "المقدمة"]),
+])
+def test_the_edition_pages_keep_no_english(newsroom, used_keys, lang, expected):
+    pages = check_pages(newsroom, used_keys, lang, [
+        f"/admin/editions/{newsroom['sent_id']}", f"/admin/editions/{newsroom['campaign_id']}", coming_run(newsroom)])
+    shown = "".join(pages.values()).replace("\u2068", "").replace("\u2069", "")
+    assert [word for word in expected if word not in shown] == []
+    assert 'id="edition-status">' in shown and 'class="count count-sent"' in shown   # hooks kept
+
+
+def flash_of(page: str) -> str:
+    found = re.search(r'<[^>]*class="flash[^"]*"[^>]*>(.*?)</', page, re.S)
+    assert found, "no flash message on the page"
+    return found.group(1).replace("\u2068", "").replace("\u2069", "").strip()
+
+
+def post_form(client, page: str, action: str, **data):
+    token = csrf_from(client.get(page).text)
+    return client.post(action, data={"csrf_token": token, **data})
+
+
+@pytest.mark.parametrize("lang, moved, cancelled", [
+    ("fr", "Déplacée : elle part le {when} (Europe/Paris).", "Annulée : elle ne partira pas."),
+    ("ar", "نُقل: يُرسل في {when} (Europe/Paris).", "أُلغي: لن يُرسل."),
+])
+def test_moving_and_cancelling_flash_in_the_editors_language(newsroom, lang, moved, cancelled):
+    client, run = newsroom["clients"][lang], coming_run(newsroom)
+    slot = planning.parse_slot(run.rsplit("/", 1)[1])
+    later = (slot + timedelta(hours=1)).astimezone(ZoneInfo("Europe/Paris"))
+
+    page = post_form(client, run, run + "/reschedule", send_at=later.strftime("%Y-%m-%dT%H:%M"))
+
+    assert page.status_code == 200 and flash_of(page.text) == moved.format(when=later.strftime("%Y-%m-%d %H:%M"))
+    campaign = f"/admin/editions/{newsroom['campaign_id']}"
+    page = post_form(client, campaign, campaign + "/cancel")
+    assert flash_of(page.text) == cancelled
+    assert f'id="edition-status">{ {"fr": "annulée", "ar": "ملغى"}[lang] }</span>' in page.text
+    with session_scope(newsroom["settings"].effective_database_url) as s:
+        assert s.get(Edition, newsroom["campaign_id"]).status == EditionStatus.CANCELLED
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fr", "1 envoi en échec repartira dans la minute."),
+    ("ar", "ستُعاد خلال دقيقة الرسالة التي فشل إرسالها."),
+])
+def test_resending_failures_flashes_in_the_editors_language(newsroom, lang, expected):
+    edition = f"/admin/editions/{newsroom['sent_id']}"
+    page = post_form(newsroom["clients"][lang], edition, edition + "/resend")
+    assert flash_of(page.text) == expected

@@ -19,7 +19,7 @@ from bot.services.status import outside_systems
 from bot.store.mailing import EditionStatus
 from bot.web.admin import engagement
 from bot.web.security import EMAIL_FRAME_CSP, require_editor, settings_of
-from bot.web.templating import flash, local_time, render, zone_name
+from bot.web.templating import admin_translator, flash, local_time, render, zone_name
 
 router = APIRouter()
 
@@ -65,7 +65,7 @@ def _page(request: Request, target: Target, *, error: str | None = None, send_at
         # The run's plan as saved, or as typed when it was refused (nothing typed is lost).
         "edit_form": edit_form or _plan_form(info.get("plan") or {}),
         # Figures once it went out (issue 14); a run without a row has none.
-        **(engagement.edition_context(settings, target.ref)
+        **(engagement.edition_context(settings, target.ref, admin_translator(request))
            if isinstance(target.ref, int) and info["status"] in _SENT_OR_SENDING else {}),
     }, status_code=422 if error else 200)
 
@@ -106,7 +106,7 @@ def _edit(request: Request, target: Target, editor: Editor, article_ids: str, in
                                                 intro=intro, subject=subject)
     except BadInput as exc:
         return _page(request, target, error=str(exc), edit_form=typed)
-    return _done(request, "Saved: this run goes out with what you chose.",
+    return _done(request, admin_translator(request)("a.ed_flash_saved"),
                  f"/admin/editions/{edition_id}")
 
 
@@ -152,7 +152,9 @@ def edition_reschedule(request: Request, edition_id: int, send_at: str = Form(""
         moved = planning.reschedule(settings_of(request), edition_id, _parse_send_at(request, send_at))
     except BadInput as exc:
         return _page(request, target, error=str(exc), send_at=send_at)
-    return _done(request, f"Moved: it goes out {_when(request, moved['scheduled_for'])}.", target.path)
+    return _done(request, admin_translator(request)("a.ed_flash_moved",
+                                                    when=_when(request, moved["scheduled_for"])),
+                 target.path)
 
 
 @router.post("/editions/{edition_id}/edit")
@@ -168,10 +170,10 @@ def edition_cancel(request: Request, edition_id: int, editor: Editor = Depends(r
         result = planning.cancel(settings_of(request), edition_id, editor=editor.email)
     except BadInput as exc:
         return _page(request, target, error=str(exc))
-    message = "Cancelled: it will not go out."
+    t = admin_translator(request)
+    message = t("a.ed_flash_cancelled")
     if result["sent"] or result["stopped"]:
-        message = (f"Cancelled: {result['stopped']} deliveries stopped; "
-                   f"{result['sent']} had already gone out.")
+        message = t("a.ed_flash_cancelled_sending", stopped=result["stopped"], sent=result["sent"])
     return _done(request, message, target.path)
 
 
@@ -187,8 +189,9 @@ def edition_resend(request: Request, edition_id: int):
         count = retries.resend_failed(settings_of(request), edition_id)
     except BadInput as exc:
         return _page(request, target, error=str(exc))
-    message = (f"{count} failed deliveries will be sent again within a minute." if count
-               else "No failed deliveries to resend.")
+    t = admin_translator(request)
+    message = (t(t.plural("a.ed_flash_resend", count), n=count) if count
+               else t("a.ed_flash_nothing_to_resend"))
     return _done(request, message, target.path)
 
 
@@ -197,7 +200,8 @@ def _send_test(request: Request, target: Target, editor: Editor):
         edition_preview.send_test(settings_of(request), target.list_id, target.ref, editor.email)
     except BadInput as exc:
         return _page(request, target, error=str(exc))
-    return _done(request, f"Test sent to {editor.email}.", target.path)
+    return _done(request, admin_translator(request)("a.ed_flash_test_sent", email=editor.email),
+                 target.path)
 
 
 # -- Runs of a list's schedule (no row yet) -----------------------------------------------------
@@ -242,7 +246,8 @@ def run_reschedule(request: Request, list_id: int, slot: str, send_at: str = For
                                         editor=editor.email)
     except BadInput as exc:
         return _page(request, target, error=str(exc), send_at=send_at)
-    return _done(request, f"Moved: it goes out {_when(request, when)}.", f"/admin/editions/{edition_id}")
+    return _done(request, admin_translator(request)("a.ed_flash_moved", when=_when(request, when)),
+                 f"/admin/editions/{edition_id}")
 
 
 @router.post("/lists/{list_id}/runs/{slot}/edit")
@@ -266,7 +271,8 @@ def run_cancel(request: Request, list_id: int, slot: str, editor: Editor = Depen
                                         editor=editor.email)
     except BadInput as exc:
         return _page(request, target, error=str(exc))
-    return _done(request, "Cancelled: this run will not go out.", f"/admin/editions/{edition_id}")
+    return _done(request, admin_translator(request)("a.ed_flash_run_cancelled"),
+                 f"/admin/editions/{edition_id}")
 
 
 @router.post("/lists/{list_id}/runs/{slot}/test")
