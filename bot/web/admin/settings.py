@@ -18,7 +18,7 @@ from bot.social.factory import OPTIONAL, REQUIRED
 from bot.store.editors import Role
 from bot.store.models import SourceKind
 from bot.web.security import require_admin, settings_of
-from bot.web.templating import flash, render
+from bot.web.templating import admin_translator, flash, render
 
 router = APIRouter(dependencies=[Depends(require_admin)])
 
@@ -29,6 +29,11 @@ SOURCE_KINDS = (SourceKind.FEED, SourceKind.WORDPRESS)
 PUBLIC_CREDENTIALS = {"api_base_url", "api_host", "base_url", "api_base", "handle", "chat_id"}
 LIST_FIELDS = ("name", "title", "from_name", "from_email", "reply_to", "language", "template",
                "schedule", "timezone", "max_articles", "categories")
+# Where an account's credentials come from, as bot.services.shares words it, and the
+# catalogue key that words it in the editor's language (one not listed shows as it is).
+CREDENTIAL_ORIGINS = {"stored (encrypted)": "a.set_cred_stored", "settings": "a.set_cred_settings",
+                      "none (outbox)": "a.set_cred_outbox",
+                      "none: demo account (outbox only)": "a.set_cred_demo"}
 
 
 def _see(path: str) -> RedirectResponse:
@@ -73,16 +78,17 @@ def add_source(request: Request, url: str = Form(""), kind: str = Form("")):
                                       from_web=True)
     except BadInput as exc:
         return _sources_page(request, error=_readable(exc), form={"url": url, "kind": kind}, status_code=422)
-    flash(request, f"Source {source_id} added: {url.strip()}. It is polled from now on.")
+    flash(request, admin_translator(request)("a.set_flash_source_added", id=source_id, url=url.strip()))
     return _see("/admin/settings/sources")
 
 
 @router.post("/settings/sources/{source_id}/remove")
 def remove_source(request: Request, source_id: int):
+    t = admin_translator(request)
     if ingest.remove_source(settings_of(request), source_id):
-        flash(request, f"Source {source_id} removed, with its articles.")
+        flash(request, t("a.set_flash_source_removed", id=source_id))
     else:
-        flash(request, f"There is no source {source_id}.", "error")
+        flash(request, t("a.set_flash_no_source", id=source_id), "error")
     return _see("/admin/settings/sources")
 
 
@@ -93,7 +99,7 @@ def test_source(request: Request, source_id: int):
     try:
         trial = ingest.trial_fetch(settings_of(request), source_id)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, admin_translator(request)("a.set_not_fetched", reason=str(exc)), "error")
         return _see("/admin/settings/sources")
     # The stored URL may carry a password (https://user:pass@cms…): shown masked.
     trial = replace(trial, url=mask_url(trial.url), error=mask_text(trial.error))
@@ -164,7 +170,7 @@ def add_list(request: Request, form: dict = Depends(posted_list)):
     except BadInput as exc:
         message = _readable(exc)
         return _lists_page(request, form=form, errors={_field_of(message): message}, status_code=422)
-    flash(request, f"List {form['name'].strip()} added.")
+    flash(request, admin_translator(request)("a.set_flash_list_added", name=form["name"].strip()))
     return _see("/admin/settings/lists")
 
 
@@ -179,7 +185,7 @@ def edit_list_page(request: Request, list_name: str):
     try:
         current = subscribers.get_list(settings_of(request), list_name)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, admin_translator(request)("a.set_list_not_found", reason=str(exc)), "error")
         return _see("/admin/settings/lists")
     return _edit_page(request, list_name, _list_form(current))
 
@@ -192,7 +198,7 @@ def edit_list(request: Request, list_name: str, form: dict = Depends(posted_list
     except BadInput as exc:
         message = _readable(exc)
         return _edit_page(request, list_name, form, {_field_of(message): message}, status_code=422)
-    flash(request, f"List {list_name} saved.")
+    flash(request, admin_translator(request)("a.set_flash_list_saved", name=list_name))
     return _see("/admin/settings/lists")
 
 
@@ -232,7 +238,7 @@ def _accounts_page(request: Request, *, error: str | None = None, form: dict | N
             if not k.startswith("cred-") or k.rsplit("-", 1)[-1] in PUBLIC_CREDENTIALS}
     return render(request, "admin/settings_accounts.html", {
         "accounts": shares.list_accounts(settings_of(request)), "platforms": PLATFORMS,
-        "fields": credential_fields(), "error": error,
+        "fields": credential_fields(), "error": error, "credential_origins": CREDENTIAL_ORIGINS,
         "form": {"max_per_hour": "4", "min_gap_minutes": "10", "timezone": "UTC", "campaign": "social",
                  **kept}}, status_code=status_code)
 
@@ -252,18 +258,19 @@ def add_account(request: Request, form: dict = Depends(posted_form)):
         shares.add_account(settings_of(request), name, platform, **_account_options(form))
     except BadInput as exc:
         return _accounts_page(request, error=_readable(exc), form=form, status_code=422)
-    flash(request, f"Account {name} ({platform}) added. Check its credentials before it posts.")
+    flash(request, admin_translator(request)("a.set_flash_account_added", name=name, platform=platform))
     return _see("/admin/settings/accounts")
 
 
 @router.post("/settings/accounts/check")
 def check_account(request: Request, name: str = Form("")):
+    t = admin_translator(request)
     try:
         who = shares.check_account(settings_of(request), name)
     except PressbotError as exc:
-        flash(request, f"{name}: the check failed: {exc}", "error")
+        flash(request, t("a.set_flash_check_failed", name=name, reason=str(exc)), "error")
     else:
-        flash(request, f"{name}: credentials work ({who}).")
+        flash(request, t("a.set_flash_check_ok", name=name, who=who))
     return _see("/admin/settings/accounts")
 
 
@@ -278,13 +285,13 @@ def resume_account(request: Request, name: str = Form("")):
 
 
 def _set_active(request: Request, name: str, active: bool):
+    t = admin_translator(request)
     try:
         shares.set_account_active(settings_of(request), name, active)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, t("a.set_not_changed", reason=str(exc)), "error")
     else:
-        flash(request, f"{name} resumed." if active else f"{name} paused: nothing is posted to it "
-                                                        f"until it is resumed.")
+        flash(request, t("a.set_flash_resumed" if active else "a.set_flash_paused", name=name))
     return _see("/admin/settings/accounts")
 
 
@@ -311,8 +318,8 @@ def add_user(request: Request, email: str = Form(""), name: str = Form(""), role
     except BadInput as exc:
         return _users_page(request, error=str(exc), form={"email": email, "name": name, "role": role},
                            status_code=422)
-    flash(request, f"{added.email} may now log in as {added.role}. Give them their password "
-                   f"in person, not by email.")
+    t = admin_translator(request)
+    flash(request, t("a.set_flash_user_added", email=added.email, role=t(f"a.role_{added.role}")))
     return _see("/admin/settings/users")
 
 
@@ -327,12 +334,15 @@ def change_active(request: Request, user_id: int, active: str = Form("")):
 
 
 def _update_user(request: Request, user_id: int, **change):
+    t = admin_translator(request)
     try:
         user = editors.update_user(settings_of(request), user_id, **change)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, t("a.set_not_changed", reason=str(exc)), "error")
     else:
-        what = f"is now {user.role}" if "role" in change else (
-            "may log in again" if change["active"] else "is disabled and logged out everywhere")
-        flash(request, f"{user.email} {what}.")
+        if "role" in change:
+            flash(request, t("a.set_flash_user_role", email=user.email, role=t(f"a.role_{user.role}")))
+        else:
+            flash(request, t("a.set_flash_user_enabled" if change["active"] else "a.set_flash_user_disabled",
+                             email=user.email))
     return _see("/admin/settings/users")
