@@ -14,7 +14,7 @@ from bot.services import subscriber_data, subscriber_search, subscribers
 from bot.services.editors import Editor
 from bot.store.mailing import SubscriberStatus
 from bot.web.security import require_editor, settings_of
-from bot.web.templating import flash, render
+from bot.web.templating import admin_translator, flash, render
 
 router = APIRouter()
 
@@ -53,6 +53,7 @@ def add(request: Request, email: str = Form(""), list_name: str = Form("", alias
         name: str = Form(""), language: str = Form(""), consent: str = Form(""),
         editor: Editor = Depends(require_editor)):
     settings = settings_of(request)
+    t = admin_translator(request)
     options = dict(name=name.strip() or None, language=language.strip() or None, method=METHOD,
                    origin=editor.email)
     try:
@@ -63,28 +64,27 @@ def add(request: Request, email: str = Form(""), list_name: str = Form("", alias
             pending = subscribers.subscribe(settings, email, list_name, **options)
             subscriber_id = pending and pending.subscriber_id
     except BadInput as exc:
-        flash(request, f"Not added: {exc}", "error")
+        flash(request, t("a.sub_not_added", reason=str(exc)), "error")
         return _back()
     if subscriber_id is None:
-        flash(request, f"{email} was not added: it is already on {list_name}, or it unsubscribed, "
-                       f"bounced or complained before (nobody may add it back).", "error")
+        flash(request, t("a.sub_flash_not_added_again", email=email, list=list_name), "error")
         return _back()
     if pending is None:
-        flash(request, f"{email} is on {list_name}, confirmed.")
+        flash(request, t("a.sub_flash_added_confirmed", email=email, list=list_name))
     else:
         _send_confirmation(request, pending)
     return RedirectResponse(f"/admin/subscribers/{subscriber_id}", status_code=303)
 
 
 def _send_confirmation(request: Request, pending: subscribers.ConfirmationRequest) -> None:
+    t = admin_translator(request)
     try:
         subscribers.send_confirmation(settings_of(request), pending.subscriber_id, pending.list_id)
     except PressbotError as exc:
-        flash(request, f"{pending.email} is pending, but the confirmation email could not be sent: "
-                       f"{exc}", "error")
+        flash(request, t("a.sub_flash_confirmation_failed", email=pending.email, reason=str(exc)),
+              "error")
         return
-    flash(request, f"{pending.email} is pending: a confirmation email was sent; they are on "
-                   f"{pending.list_name} once they follow its link.")
+    flash(request, t("a.sub_flash_confirmation_sent", email=pending.email, list=pending.list_name))
 
 
 # -- CSV import: upload, preview, commit ----------------------------------------------------------
@@ -100,7 +100,7 @@ def upload(request: Request, file: UploadFile = File(...), list_name: str = Form
         subscribers.get_list(settings, list_name)
         staged = subscriber_data.stage_upload(settings, data, filename)
     except BadInput as exc:
-        flash(request, f"Not imported: {exc}", "error")
+        flash(request, admin_translator(request)("a.sub_not_imported", reason=str(exc)), "error")
         return _back()
     query = urlencode({"list": list_name, "filename": filename})
     return RedirectResponse(f"/admin/subscribers/import/{staged}?{query}", status_code=303)
@@ -116,7 +116,7 @@ def preview(request: Request, staged: str, list_name: str = Query("", alias="lis
                                                origin=_origin(filename, editor), dry_run=True)
     except BadInput as exc:
         subscriber_data.discard_staged(settings, staged)
-        flash(request, f"Not imported: {exc}", "error")
+        flash(request, admin_translator(request)("a.sub_not_imported", reason=str(exc)), "error")
         return _back()
     return render(request, "admin/subscribers_import.html", {
         "report": report, "staged": staged, "list_name": list_name, "filename": filename,
@@ -140,18 +140,19 @@ def commit(request: Request, staged: str, list_name: str = Form("", alias="list"
         report = subscriber_data.import_staged(settings_of(request), staged, list_name, filename=filename,
                                                origin=_origin(filename, editor), dry_run=False)
     except BadInput as exc:
-        flash(request, f"Not imported: {exc}", "error")
+        flash(request, admin_translator(request)("a.sub_not_imported", reason=str(exc)), "error")
         return _back()
     problems = len(report.invalid) + len(report.duplicates) + len(report.skipped)
-    flash(request, f"{filename}: {report.imported} imported into {list_name}, {report.already} "
-                   f"already there, {problems} rows left out.")
+    flash(request, admin_translator(request)("a.sub_flash_imported", filename=filename,
+                                             imported=report.imported, list=list_name,
+                                             already=report.already, problems=problems))
     return _back(list=list_name)
 
 
 @router.post("/subscribers/import/{staged}/cancel")
 def cancel(request: Request, staged: str):
     subscriber_data.discard_staged(settings_of(request), staged)
-    flash(request, "Import cancelled; nothing was imported.")
+    flash(request, admin_translator(request)("a.sub_flash_import_cancelled"))
     return _back()
 
 
@@ -160,7 +161,7 @@ def export(request: Request, list_name: str = Query("", alias="list")):
     try:
         text = subscriber_data.export_csv(settings_of(request), list_name)
     except BadInput as exc:
-        flash(request, f"Not exported: {exc}", "error")
+        flash(request, admin_translator(request)("a.sub_not_exported", reason=str(exc)), "error")
         return _back()
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{list_name}-subscribers.csv"'})
@@ -175,7 +176,7 @@ def detail(request: Request, subscriber_id: int):
     try:
         history = subscriber_search.subscriber_history(settings, subscriber_id)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, admin_translator(request)("a.sub_not_found", reason=str(exc)), "error")
         return _back()
     return render(request, "admin/subscribers_detail.html", {
         "subscriber_id": subscriber_id, "data": history, "profile": history["subscriber"]})
@@ -184,13 +185,14 @@ def detail(request: Request, subscriber_id: int):
 @router.post("/subscribers/{subscriber_id}/unsubscribe")
 def unsubscribe(request: Request, subscriber_id: int, list_name: str = Form("", alias="list"),
                 editor: Editor = Depends(require_editor)):
+    t = admin_translator(request)
     try:
         ended = subscribers.remove_from_list(settings_of(request), subscriber_id, list_name,
                                              method=METHOD, origin=editor.email)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, t("a.sub_not_unsubscribed", reason=str(exc)), "error")
     else:
-        flash(request, f"Unsubscribed from {list_name}." if ended else f"Was not on {list_name}.",
+        flash(request, t("a.sub_flash_unsubscribed" if ended else "a.sub_flash_was_not_on", list=list_name),
               "ok" if ended else "warn")
     return RedirectResponse(f"/admin/subscribers/{subscriber_id}", status_code=303)
 
@@ -198,13 +200,12 @@ def unsubscribe(request: Request, subscriber_id: int, list_name: str = Form("", 
 @router.post("/subscribers/{subscriber_id}/erase")
 def erase(request: Request, subscriber_id: int):
     settings = settings_of(request)
+    t = admin_translator(request)
     try:
         email = subscriber_search.subscriber_history(settings, subscriber_id)["email"]
         result = subscriber_data.erase_subscriber(settings, email)
     except BadInput as exc:
-        flash(request, str(exc), "error")
+        flash(request, t("a.sub_not_erased", reason=str(exc)), "error")
         return _back()
-    flash(request, f"Erased subscriber {subscriber_id}: the address is gone, "
-                   f"{result['deliveries_kept']} deliveries kept without it, and it stays on the "
-                   f"suppression list (as a hash) so nothing brings it back.")
+    flash(request, t("a.sub_flash_erased", id=subscriber_id, kept=result["deliveries_kept"]))
     return _back()
