@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from bot.services import retries
 from bot.services.status import outside_systems
 from bot.web.security import settings_of
-from bot.web.templating import flash, refused, render
+from bot.web.templating import admin_translator, flash, refused, render
 
 router = APIRouter()
 
@@ -31,28 +31,30 @@ def _back() -> RedirectResponse:
 
 @router.post("/failures/deliveries/{delivery_id}/retry")
 def retry_delivery(request: Request, delivery_id: int):
-    with refused(request, "Not retried"):
+    t = admin_translator(request)
+    with refused(request, t("a.fail_not_retried")):
         edition_id = retries.retry_delivery(settings_of(request), delivery_id)
-        flash(request, f"Delivery {delivery_id} (edition {edition_id}) goes out again within a minute.")
+        flash(request, t("a.fail_flash_delivery", id=delivery_id, edition=edition_id))
     return _back()
 
 
 @router.post("/failures/editions/{edition_id}/resend")
 def resend_edition(request: Request, edition_id: int):
-    with refused(request, "Not resent"):
+    t = admin_translator(request)
+    with refused(request, t("a.fail_not_resent")):
         count = retries.resend_failed(settings_of(request), edition_id)
-        flash(request, f"{count} failed deliver{'y' if count == 1 else 'ies'} of edition "
-                       f"{edition_id} go out again within a minute.")
+        flash(request, t(t.plural("a.fail_flash_resent", count), count=count, edition=edition_id))
     return _back()
 
 
 @router.post("/failures/posts/{post_id}/retry")
 def retry_post(request: Request, post_id: int):
-    with refused(request, "Not retried"):
+    t = admin_translator(request)
+    with refused(request, t("a.fail_not_retried")):
         post = retries.retry_post(settings_of(request), post_id)
         if post["waiting_for"]:
-            flash(request, f"The {post['account']} post is due again but waits until the "
-                           f"account is fixed: {post['waiting_for']}", "warn")
+            flash(request, t("a.fail_flash_post_waits", account=post["account"],
+                             reason=post["waiting_for"]), "warn")
         else:
-            flash(request, f"The {post['account']} post goes out again within a minute.")
+            flash(request, t("a.fail_flash_post_again", account=post["account"]))
     return _back()
