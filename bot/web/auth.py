@@ -1,14 +1,20 @@
-"""Logging in and out of the dashboard, with throttled password guessing."""
+"""Logging in and out of the dashboard, with throttled password guessing.
+
+The login page has no editor yet to take a language from, so it speaks the way the public
+pages do (bot.web.i18n.negotiate): ?lang= first (its language links), then the browser's
+Accept-Language among en/fr/ar, then English, the dashboard's own default."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from bot.services import editors, throttle
+from bot.web.i18n import LANGUAGES, MESSAGES, Translator, negotiate
 from bot.web.security import current_editor, login, logout, settings_of, verify_csrf
 from bot.web.templating import render
 
@@ -37,32 +43,45 @@ def _keys(request: Request, email: str) -> list[tuple[str, int]]:
     return [(account_key(email), PER_ACCOUNT), (f"login:client:{client}", PER_CLIENT)]
 
 
+def _login_page(request: Request, t: Translator, next: str | None, email: str = "", *,
+                error: str | None = None, status_code: int = 200, headers: dict | None = None):
+    """The form, in `t`'s language, with links to it in the others. A language picked with
+    ?lang= is kept on the form's address, so an error after posting speaks it too."""
+    target = _safe_next(next)
+    links = [{"lang": lang, "name": MESSAGES[lang]["language_name"], "current": lang == t.lang,
+              "url": "/admin/login?" + urlencode({"next": target, "lang": lang})}
+             for lang in LANGUAGES]
+    asked = request.query_params.get("lang")
+    action = "/admin/login" + (f"?lang={asked}" if asked in LANGUAGES else "")
+    return render(request, "admin/login.html",
+                  {"next": target, "email": email, "error": error, "action": action,
+                   "language_links": links},
+                  translator=t, status_code=status_code, headers=headers)
+
+
 @router.get("/admin/login", include_in_schema=False)
 def login_page(request: Request, next: str | None = None):
     if current_editor(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "admin/login.html", {"next": _safe_next(next), "email": ""})
+    return _login_page(request, negotiate(request), next)
 
 
 @router.post("/admin/login", include_in_schema=False)
 def login_submit(request: Request, email: str = Form(""), password: str = Form(""),
                  next: str = Form("/admin")):
     settings = settings_of(request)
+    t = negotiate(request)
     keys = _keys(request, email)
     wait = max(throttle.blocked(settings, key, limit=limit, window=WINDOW) for key, limit in keys)
     if wait:
         minutes = max(1, round(wait / 60))
-        return render(request, "admin/login.html",
-                      {"next": _safe_next(next), "email": email,
-                       "error": f"Too many failed attempts. Try again in {minutes} minute(s)."},
-                      status_code=429, headers={"Retry-After": str(wait)})
+        return _login_page(request, t, next, email, error=t("a.login_too_many", minutes=minutes),
+                           status_code=429, headers={"Retry-After": str(wait)})
     editor = editors.authenticate(settings, email, password)
     if editor is None:
         for key, limit in keys:
             throttle.hit(settings, key, limit=limit, window=WINDOW)
-        return render(request, "admin/login.html",
-                      {"next": _safe_next(next), "email": email,
-                       "error": "Wrong email address or password."}, status_code=401)
+        return _login_page(request, t, next, email, error=t("a.login_wrong"), status_code=401)
     throttle.clear(settings, keys[0][0])
     login(request, editor)
     return RedirectResponse(_safe_next(next), status_code=303)
