@@ -295,6 +295,36 @@ _WORDS: dict[str, tuple[str, str, str]] = {
     "a.ed_flash_nothing_to_resend": ("No failed deliveries to resend.", "Aucun envoi en échec à renvoyer.",
                                      "لا رسائل فاشلة لإعادة إرسالها."),
     "a.ed_flash_test_sent": ("Test sent to {email}.", "Test envoyé à {email}.", "أُرسل الاختبار إلى {email}."),
+
+    # -- A new campaign -------------------------------------------------------------------------
+    "a.camp_intro": ("A one-off email to one list, besides its regular digest: the articles you pick, "
+                     "in the order listed, under an optional introduction.",
+                     "Un e-mail ponctuel à une liste, en plus de sa lettre habituelle : les articles "
+                     "choisis, dans l’ordre de la liste, sous une introduction facultative.",
+                     "رسالة لمرة واحدة إلى قائمة واحدة، إلى جانب نشرتها المعتادة: المقالات التي "
+                     "تختارها، بالترتيب المعروض، تحت مقدمة اختيارية."),
+    "a.camp_list": ("List", "Liste", "القائمة"),
+    "a.camp_choose_list": ("Choose a list…", "Choisissez une liste…", "اختر قائمة…"),
+    "a.camp_list_option_one": ("{title} ({name}, {n} subscriber)", "{title} ({name}, {n} abonné)",
+                               "{title} ({name}، مشترك واحد)"),
+    "a.camp_list_option_other": ("{title} ({name}, {n} subscribers)", "{title} ({name}, {n} abonnés)",
+                                 "{title} ({name}، المشتركون: {n})"),
+    "a.camp_intro_label": ("Introduction (optional, goes above the articles)",
+                           "Introduction (facultative, placée au-dessus des articles)",
+                           "المقدمة (اختيارية، تظهر فوق المقالات)"),
+    "a.camp_articles": ("Articles", "Articles", "المقالات"),
+    "a.camp_no_articles": ("No articles yet: ingest some first.",
+                           "Pas encore d’articles : commencez par en récupérer.",
+                           "لا مقالات بعد: اجلب بعضها أولًا."),
+    "a.camp_when": ("When", "Quand", "متى"),
+    "a.camp_send_now": ("Send now", "Envoyer maintenant", "الإرسال الآن"),
+    "a.camp_send_at": ("Send at", "Envoyer le", "الإرسال في"),
+    "a.camp_date_time": ("Date and time ({zone})", "Date et heure ({zone})", "التاريخ والوقت ({zone})"),
+    "a.camp_flash_now": ("Campaign scheduled: it goes out at the next dispatch (within a minute).",
+                         "Campagne planifiée : elle part au prochain passage (dans la minute).",
+                         "جُدولت الحملة: تُرسل في الدورة التالية (خلال دقيقة)."),
+    "a.camp_flash_at": ("Campaign scheduled for {when}.", "Campagne planifiée le {when}.",
+                        "جُدولت الحملة في {when}."),
 }
 
 ADMIN_CONTENT: dict[str, dict[str, str]] = {

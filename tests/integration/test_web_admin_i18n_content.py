@@ -339,3 +339,38 @@ def test_resending_failures_flashes_in_the_editors_language(newsroom, lang, expe
     edition = f"/admin/editions/{newsroom['sent_id']}"
     page = post_form(newsroom["clients"][lang], edition, edition + "/resend")
     assert flash_of(page.text) == expected
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fr", ["Un e-mail ponctuel à une liste", "Choisissez une liste…", "The Morning Gazette (morning, 2 abonnés)",
+            "Introduction (facultative, placée au-dessus des articles)", "Envoyer maintenant", "Envoyer le",
+            "Date et heure (Europe/Paris)"]),
+    ("ar", ["رسالة لمرة واحدة إلى قائمة واحدة", "اختر قائمة…", "The Morning Gazette (morning، المشتركون: 2)",
+            "المقدمة (اختيارية، تظهر فوق المقالات)", "الإرسال الآن", "الإرسال في", "التاريخ والوقت (Europe/Paris)"]),
+])
+def test_the_campaign_form_keeps_no_english(newsroom, used_keys, lang, expected):
+    page = check_pages(newsroom, used_keys, lang, ["/admin/campaigns/new"])["/admin/campaigns/new"]
+    shown = page.replace("\u2068", "").replace("\u2069", "")
+    assert [word for word in expected if word not in shown] == []
+
+
+@pytest.mark.parametrize("lang, now_said, at_said", [
+    ("fr", "Campagne planifiée : elle part au prochain passage (dans la minute).", "Campagne planifiée le {when}."),
+    ("ar", "جُدولت الحملة: تُرسل في الدورة التالية (خلال دقيقة).", "جُدولت الحملة في {when}."),
+])
+def test_creating_a_campaign_flashes_in_the_editors_language(newsroom, lang, now_said, at_said):
+    client, [article, *_] = newsroom["clients"][lang], newsroom["articles"]
+    at = (now() + timedelta(days=2)).replace(second=0).astimezone(ZoneInfo("Europe/Paris"))
+    if at.strftime("%H:%M") == "07:00":
+        at += timedelta(minutes=5)
+
+    later = post_form(client, "/admin/campaigns/new", "/admin/campaigns", list="morning",
+                      article_ids=[str(article)], when="at", send_at=at.strftime("%Y-%m-%dT%H:%M"))
+    right_away = post_form(client, "/admin/campaigns/new", "/admin/campaigns", list="morning",
+                           article_ids=[str(article)], when="now")
+
+    assert flash_of(later.text) == at_said.format(when=at.strftime("%Y-%m-%d %H:%M"))
+    assert flash_of(right_away.text) == now_said
+    with session_scope(newsroom["settings"].effective_database_url) as s:
+        campaigns = s.scalars(select(Edition).where(Edition.created_by == f"{lang}-desk@example.com")).all()
+    assert sorted(e.scheduled_for for e in campaigns)[-1] == at.astimezone(timezone.utc)

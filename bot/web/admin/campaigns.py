@@ -63,8 +63,9 @@ async def create_campaign(request: Request, editor: Editor = Depends(require_edi
                                               decide_after_hours=values["decide_after_hours"])
     except BadInput as exc:
         return _form(request, values, error=str(exc))
-    flash(request, "Campaign scheduled: it goes out at the next dispatch (within a minute)."
-          if send_at is None else f"Campaign scheduled for {local_time(send_at, request)}.")
+    t = admin_translator(request)
+    flash(request, t("a.camp_flash_now") if send_at is None
+          else t("a.camp_flash_at", when=local_time(send_at, request)))
     if values["subject_b"].strip():
         percent = values["sample_percent"].strip() or ab_test.DEFAULT_SAMPLE_PERCENT
         hours = values["decide_after_hours"].strip() or ab_test.DEFAULT_DECIDE_AFTER_HOURS
