@@ -31,7 +31,7 @@ from bot.services import digests, dispatch_email, engagement, planning, shares
 from bot.services.engagement_figures import edition_figures
 from bot.store.db import session_scope
 from bot.store.mailing import Edition, EditionStatus
-from bot.store.models import SharePost
+from bot.store.models import PostState, SharePost
 from bot.web.i18n import MESSAGES, Translator
 from tests.integration.test_planning import add_articles, add_readers, make_list
 from tests.integration.test_web_admin_i18n import choose
@@ -149,7 +149,8 @@ def newsroom(settings):
     """A list with two readers; a digest sent through a real SMTP server (one reader refused,
     so a failed delivery) with one reader's click counted; articles shared on two accounts
     (one post sent with counts, one scheduled) and a third account with none; a scheduled
-    campaign. Three clients: the same editor's pages in English, French and Arabic."""
+    campaign. Three clients, one editor each reading the dashboard in English, French and
+    Arabic."""
     settings = settings.model_copy(update={"base_url": "http://testserver", "scanner_window_seconds": 0,
                                            "timezone": "Europe/Paris"})
     list_id = make_list(settings, created=now() - timedelta(days=3))
@@ -186,7 +187,7 @@ def newsroom(settings):
     [waiting] = shares.schedule_share(settings, lead, "gazette-bsky", at=now() + timedelta(hours=3))
     with session_scope(settings.effective_database_url) as s:
         s.execute(update(SharePost).where(SharePost.id == sent_post["id"]).values(
-            state="sent", sent_at=now() - timedelta(minutes=30), remote_url="https://x.example/1",
+            state=PostState.SENT, sent_at=now() - timedelta(minutes=30), remote_url="https://x.example/1",
             likes=4, reposts=2, replies=1, views=None, attempts=2, generation=1))
         s.execute(update(SharePost).where(SharePost.id == waiting["id"]).values(
             attempts=1, last_error="timeout from the platform"))
@@ -223,6 +224,17 @@ def check_pages(newsroom, used_keys, lang: str, paths: list[str]) -> dict[str, s
         assert_no_english(english.text, shown.text, lang, newsroom["data"], set(used_keys), path)
         pages[path] = shown.text
     return pages
+
+
+def test_the_check_finds_english_left_on_a_page(newsroom, used_keys):
+    """The check itself: a page left in English (the English editor's, passed off as French)
+    fails it, naming the English it found."""
+    english = newsroom["clients"]["en"].get(f"/admin/articles/{newsroom['lead']}").text
+    with pytest.raises(AssertionError, match="Share posts"):
+        assert_no_english(english, english, "fr", newsroom["data"], set(used_keys), "article")
+    # With no English twin to compare with, the catalogue's English patterns still catch it.
+    with pytest.raises(AssertionError, match=r"shows the English of a\."):
+        assert_no_english("<p></p>", english, "fr", newsroom["data"], set(used_keys), "article")
 
 
 @pytest.mark.parametrize("lang, expected", [
