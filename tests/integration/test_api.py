@@ -203,7 +203,7 @@ def test_editions_show_subject_status_slot_and_counts(settings, client, editor_t
     assert edition["status"] == "sending" and edition["subject"]
     assert edition["scheduled_for"] == slot.isoformat().replace("+00:00", "Z")
     assert edition["deliveries"] == {"pending": 3, "claimed": 0, "sent": 0, "deferred": 0,
-                                     "failed": 0, "suppressed": 0, "total": 3}
+                                     "failed": 0, "suppressed": 0, "held": 0, "total": 3}
     assert edition["articles"] == 2
     assert client.get("/api/editions?list=evening", headers=headers).json()["items"] == []
     assert client.get("/api/editions?status=sent", headers=headers).json()["items"] == []
