@@ -110,6 +110,7 @@ def _cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess
                           env=env, cwd=home.parent, timeout=120)
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_users_add_and_tokens_create_from_the_command_line(tmp_path):
     home = tmp_path / "data"
     added = _cli(home, "users", "add", "chief@example.com", "--role", "admin", "--name", "Chief",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.ingest import ingest_targets
@@ -99,6 +100,7 @@ def test_a_page_whose_feed_is_already_a_source_ingests_into_that_source(settings
         assert [src.url for src in s.scalars(select(Source))] == [feed]
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_the_cli_says_a_failed_url_was_not_kept(settings, http_server, tmp_path):
     from tests.integration.test_cli import run
 

@@ -34,6 +34,7 @@ def _list(settings, name="morning", **look):
                                 from_name="Example News", **look)
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_lists_add_takes_brand_languages_and_sections(tmp_path):
     home = tmp_path / "data"
     ok = run(home, "lists", "add", "morning", "--title", "The Morning Brief", "--from-email",

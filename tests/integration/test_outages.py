@@ -111,6 +111,7 @@ def test_an_unreachable_redis_is_an_outage_with_a_since(settings):
     assert code == 503 and body["status"] == "failing"
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_status_command_prints_the_failing_systems(settings, tmp_path):
     """`pressbot status` as a user runs it, against the same database."""
     from tests.integration.test_cli import run

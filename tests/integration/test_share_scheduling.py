@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from bot.services import share_edits, share_scheduling, shares
@@ -207,6 +208,7 @@ def test_a_pass_does_a_bounded_number_of_committed_chunks_and_every_account_gets
     assert len(passes) == 4   # 15 chunks of work (5 per account) plus the empty last look
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_accounts_add_takes_a_recency_window_and_refuses_a_bad_one(tmp_path):
     from tests.integration.test_cli import run
 

@@ -143,6 +143,7 @@ def test_compose_gives_a_valid_text_for_every_platform_and_example(sqlite_settin
             assert shown in snippet.text
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_cli_compose_prints_the_platform_count(tmp_path):
     home = tmp_path / "data"
     assert run(home, "ingest", str(ROOT / "examples" / "feed.xml")).returncode == 0

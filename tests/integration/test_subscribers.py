@@ -534,6 +534,7 @@ def test_a_bounce_for_an_unknown_address_still_suppresses_it(settings):
 # -- CLI ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_cli_lists_and_subscribers(tmp_path):
     home = tmp_path / "data"
     ok = run(home, "lists", "add", "morning", "--title", "The Morning Brief", "--from-email",
@@ -589,6 +590,7 @@ def test_cli_lists_and_subscribers(tmp_path):
     assert run(home, "subscribers", "show", "stranger@example.org").returncode == 2
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_cli_bounces_import(tmp_path):
     home = tmp_path / "data"
     run(home, "lists", "add", "morning", "--title", "M", "--from-email", "news@news.example.org",

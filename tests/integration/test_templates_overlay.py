@@ -52,6 +52,7 @@ def test_the_defaults_are_the_shipped_templates_and_examples():
     assert Settings().template_dirs == (ROOT / "templates",)
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_one_social_template_is_overridden_and_the_others_come_from_the_defaults(tmp_path):
     overlay = tmp_path / "newsroom"
     _write(overlay, "social/x.txt", "From our newsroom: {{ title }} {{ url }}")

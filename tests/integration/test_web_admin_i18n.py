@@ -8,6 +8,8 @@ import logging
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.services import editors, shares
 from bot.store.db import session_scope
 from bot.store.models import SharePost
@@ -136,6 +138,7 @@ def test_an_unknown_time_zone_is_refused_by_name_and_nothing_is_stored(settings)
     assert choose(client, language="xx", timezone="").status_code == 422
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_users_set_chooses_the_language_and_zone_from_the_command_line(tmp_path):
     from bot.config import Settings
     from tests.integration.test_editors import _cli

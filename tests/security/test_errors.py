@@ -111,6 +111,7 @@ def test_absurd_share_times_are_refused_alike_by_the_cli_and_the_api(settings, t
 # -- An unreachable database or broker ------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path):
     for args in (("articles", "list"), ("ingest", str(tmp_path)), ("users", "list")):
         result = run(tmp_path / "home", *args, DATABASE_URL=UNREACHABLE_DB)
@@ -121,6 +122,7 @@ def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path):
         assert "hunter2" not in lines[0] and "nobody:***@" in lines[0]
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_an_unreachable_broker_is_one_line_and_exit_1(tmp_path):
     result = run(tmp_path / "home", "run", "--once", "--timeout", "30",
                  REDIS_URL="redis://:hunter2@127.0.0.1:1/0")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot.domain.masking import mask_text, mask_url
@@ -92,6 +93,7 @@ def add_secret_source(settings) -> None:
                      last_error=f"GET {SECRET_URL}: 401 Unauthorized"))
 
 
+@pytest.mark.slow  # runs `pressbot` processes, ~1 s each (fast subset: README)
 def test_passwords_in_feed_urls_are_masked_in_listings(settings, tmp_path):
     add_secret_source(settings)
     listed = run(tmp_path / "home", "sources", "list", DATABASE_URL=settings.database_url)
